@@ -1,0 +1,59 @@
+/* cache.h - what the mount knows: pipelines, their latest build, and
+ * fetched builds, each fetched lazily and kept as long as it is fresh.
+ *
+ * A completed build never changes, so once cached it is never fetched
+ * again. An unfinished build, and which build is "latest", stay fresh for
+ * ttl seconds. When a refresh fails for a passing reason (network,
+ * timeout, 5xx, 429) the last good copy is served and the refresh retried
+ * after another ttl. Concurrent readers of one entry share one request.
+ *
+ * One mutex (cache->lock) guards every entry; it is never held across a
+ * request. Builds handed out are references the caller must drop with
+ * pfs_build_unref().
+ */
+#ifndef PFS_CACHE_H
+#define PFS_CACHE_H
+
+#include <stdbool.h>
+
+#include "api.h"
+#include "model.h"
+
+/* freshness reported for what never changes: a completed build */
+#define PFS_CACHE_FOREVER (365.0 * 24 * 3600)
+
+struct pfs_cache;
+
+/* The cache uses, but does not own, @api. */
+int pfs_cache_new(struct pfs_api *api, double ttl, struct pfs_cache **out);
+void pfs_cache_free(struct pfs_cache *cache);
+
+/* Puts @pipeline_id at the root's listing without fetching anything. */
+void pfs_cache_list_pipeline(struct pfs_cache *cache, const char *pipeline_id);
+
+/* 0 if @pipeline_id exists: it is listed, or the API knows it (which
+ * costs the latest call, and lists it); else -ENOENT, -EACCES or -EIO. */
+int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id);
+
+/* The id of the newest build of @pipeline_id in *@build_id (g_free it),
+ * and for how many seconds that answer stays fresh. The call behind it
+ * also caches that build. -ENOENT when the API names no build. */
+int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
+			 char **build_id, double *fresh_for);
+
+/* Build @build_id of @pipeline_id: *@out gets a reference, *@fresh_for
+ * the seconds it stays fresh (PFS_CACHE_FOREVER once completed).
+ * Errors for the reader: -ENOENT, -EACCES or -EIO. */
+int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
+			const char *build_id, struct pfs_build **out,
+			double *fresh_for);
+
+/* true when the last latest call named no build: "latest" does not exist */
+bool pfs_cache_latest_absent(struct pfs_cache *cache, const char *pipeline_id);
+
+/* NULL-ended lists to free with g_strfreev(): the pipelines at the root,
+ * and the builds of @pipeline_id seen so far, in the order first seen. */
+char **pfs_cache_list_pipelines(struct pfs_cache *cache);
+char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id);
+
+#endif

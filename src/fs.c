@@ -1,0 +1,302 @@
+/* fs.c - see fs.h */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <string.h>
+
+static struct pfs_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct pfs_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
+{
+	return pfs_inodes_find(fs_of(req)->inodes, ino);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct pfs_fs *fs = fs_of(req);
+	struct pfs_inode *dir = inode_of(req, parent);
+	struct fuse_entry_param entry;
+	struct pfs_ns_node child;
+	struct pfs_ns_attr attr;
+	int res;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	res = pfs_ns_lookup(fs->ns, &dir->node, name, &child, &attr);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	memset(&entry, 0, sizeof(entry));
+	entry.ino = pfs_inodes_remember(fs->inodes, &child);
+	entry.attr = attr.st;
+	entry.attr.st_ino = entry.ino;
+	entry.attr_timeout = attr.timeout;
+	entry.entry_timeout = attr.timeout;
+	pfs_ns_node_clear(&child);
+	if (fuse_reply_entry(req, &entry) == -ENOENT)
+		/* the kernel gave up on the request: it holds no lookup */
+		pfs_inodes_forget(fs->inodes, entry.ino, 1);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	pfs_inodes_forget(fs_of(req)->inodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		pfs_inodes_forget(fs_of(req)->inodes, forgets[i].ino,
+				  forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs_inode *inode = inode_of(req, ino);
+	struct pfs_ns_attr attr;
+	int res;
+
+	(void)fi;
+	if (!inode) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	res = pfs_ns_getattr(fs_of(req)->ns, &inode->node, &attr);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	attr.st.st_ino = ino;
+	fuse_reply_attr(req, &attr.st, attr.timeout);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct pfs_inode *inode = inode_of(req, ino);
+	char *target = NULL;
+	int res = inode ? pfs_ns_readlink(fs_of(req)->ns, &inode->node, &target)
+			: -ESTALE;
+
+	if (res < 0)
+		fuse_reply_err(req, -res);
+	else
+		fuse_reply_readlink(req, target);
+	g_free(target);
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs_inode *inode = inode_of(req, ino);
+	struct pfs_ns_listing *listing = NULL;
+	int res = inode ? pfs_ns_list(fs_of(req)->ns, &inode->node, &listing)
+			: -ESTALE;
+
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	/* the listing is taken once, so offsets stay stable across calls */
+	fi->fh = (uintptr_t)listing;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		pfs_ns_listing_free(listing);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct pfs_ns_listing *listing = (struct pfs_ns_listing *)(uintptr_t)fi->fh;
+	char *buf = g_malloc(size);
+	size_t used = 0;
+	off_t i;
+
+	(void)ino;
+	/* offsets 0 and 1 are "." and "..", then the listing's entries */
+	for (i = off; i < (off_t)listing->count + 2; i++) {
+		struct stat st = { 0 };
+		const char *name;
+		size_t len;
+
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			st.st_mode = S_IFDIR;
+		} else {
+			name = listing->entries[i - 2].name;
+			st.st_mode = listing->entries[i - 2].type;
+			st.st_ino = pfs_inodes_number(fs_of(req)->inodes,
+						      &listing->entries[i - 2].node);
+		}
+		len = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	g_free(buf);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	pfs_ns_listing_free((struct pfs_ns_listing *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs_inode *inode = inode_of(req, ino);
+	struct pfs_ns_file *file = NULL;
+	int res;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	res = inode ? pfs_ns_open(fs_of(req)->ns, &inode->node, &file) : -ESTALE;
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	/* a file that can still change is read through to us on every
+	 * read, so cat never sees stale pages; one that cannot, stays cached */
+	fi->direct_io = file->volatile_content;
+	fi->keep_cache = !file->volatile_content;
+	fi->fh = (uintptr_t)file;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		pfs_ns_file_free(file);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct pfs_ns_file *file = (struct pfs_ns_file *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (off < 0 || (size_t)off >= file->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > file->len - (size_t)off)
+		size = file->len - (size_t)off;
+	fuse_reply_buf(req, file->content + off, size);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	pfs_ns_file_free((struct pfs_ns_file *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Everything that would change the tree: it is a read-only view. */
+static void reply_erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	reply_erofs(req);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	reply_erofs(req);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	reply_erofs(req);
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	reply_erofs(req);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	reply_erofs(req);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	reply_erofs(req);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	reply_erofs(req);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	reply_erofs(req);
+}
+
+static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	reply_erofs(req);
+}
+
+static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	reply_erofs(req);
+}
+
+const struct fuse_lowlevel_ops pfs_fs_ops = {
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.open = fs_open,
+	.read = fs_read,
+	.release = fs_release,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_unlink,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.create = fs_create,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+};

@@ -1,0 +1,148 @@
+/* main.c - pipelinefs: mount CodeArts Pipeline build status as files.
+ *
+ * Parses the command line, builds the modules bottom up (token, HTTP
+ * client, API, cache, namespace, inode table), mounts, and runs the
+ * multi-threaded FUSE loop until unmounted or signalled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cache.h"
+#include "fs.h"
+#include "http.h"
+#include "inode.h"
+#include "log.h"
+#include "namespace.h"
+#include "options.h"
+#include "token.h"
+
+struct daemon {
+	struct pfs_options opts;
+	struct fuse_cmdline_opts cmdline;
+	struct pfs_token *token;
+	struct pfs_http *http;
+	struct pfs_api *api;
+	struct pfs_cache *cache;
+	struct pfs_ns *ns;
+	struct pfs_inodes *inodes;
+	struct pfs_fs fs;
+};
+
+static int open_token(struct daemon *d)
+{
+	char err[512];
+	int res;
+
+	if (d->opts.token_file)
+		res = pfs_token_new_from_file(d->opts.token_file, &d->token, err,
+					      sizeof(err));
+	else
+		res = pfs_token_new_from_string(d->opts.token, &d->token, err,
+						sizeof(err));
+	if (res < 0)
+		fprintf(stderr, "pipelinefs: %s\n", err);
+	return res;
+}
+
+static int build_modules(struct daemon *d)
+{
+	char **id;
+
+	if (pfs_http_new((long)(d->opts.timeout * 1000), &d->http) < 0 ||
+	    pfs_api_new(d->opts.endpoint, d->http, d->token, &d->api) < 0 ||
+	    pfs_cache_new(d->api, d->opts.ttl, &d->cache) < 0 ||
+	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0 ||
+	    pfs_inodes_new(&d->inodes) < 0) {
+		fprintf(stderr, "pipelinefs: out of memory\n");
+		return -1;
+	}
+	for (id = d->opts.pipelines; *id; id++)
+		pfs_cache_list_pipeline(d->cache, *id);
+	d->fs.ns = d->ns;
+	d->fs.inodes = d->inodes;
+	return 0;
+}
+
+static void free_modules(struct daemon *d)
+{
+	pfs_inodes_free(d->inodes);
+	pfs_ns_free(d->ns);
+	pfs_cache_free(d->cache);
+	pfs_api_free(d->api);
+	pfs_http_free(d->http);
+	pfs_token_free(d->token);
+}
+
+static int run_loop(struct daemon *d, struct fuse_session *se)
+{
+	struct fuse_loop_config *config;
+	int res;
+
+	if (d->cmdline.singlethread)
+		return fuse_session_loop(se);
+	config = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(config, (unsigned)d->cmdline.clone_fd);
+	fuse_loop_cfg_set_max_threads(config, d->cmdline.max_threads);
+	fuse_loop_cfg_set_idle_threads(config, d->cmdline.max_idle_threads);
+	res = fuse_session_loop_mt(se, config);
+	fuse_loop_cfg_destroy(config);
+	return res;
+}
+
+/* Returns the exit status: 0 when unmounted or stopped by a signal. */
+static int serve(struct daemon *d, struct fuse_args *args)
+{
+	struct fuse_session *se;
+	int res = 1;
+
+	se = fuse_session_new(args, &pfs_fs_ops, sizeof(pfs_fs_ops), &d->fs);
+	if (!se)
+		return 1;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, d->cmdline.mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(d->cmdline.foreground) != 0)
+		goto out_mount;
+	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
+	/* a positive result is the signal that ended the loop: a clean stop */
+	res = run_loop(d, se) < 0 ? 1 : 0;
+out_mount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	return res;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct daemon d;
+	int res;
+
+	memset(&d, 0, sizeof(d));
+	res = pfs_options_parse(&args, &d.opts, &d.cmdline);
+	if (res != 0) {
+		res = res > 0 ? 0 : 1;
+		goto out_options;
+	}
+	res = 1;
+	pfs_log_init(d.cmdline.foreground, d.cmdline.debug);
+	if (open_token(&d) < 0)
+		goto out_options;
+	if (pfs_http_global_init() < 0)
+		goto out_options;
+	if (build_modules(&d) == 0)
+		res = serve(&d, &args);
+	free_modules(&d);
+	pfs_http_global_cleanup();
+out_options:
+	free(d.cmdline.mountpoint);
+	pfs_options_free(&d.opts);
+	fuse_opt_free_args(&args);
+	return res;
+}

@@ -1,0 +1,432 @@
+/* model.c - see model.h */
+#include "model.h"
+#include "names.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The depth of nesting a real response needs is 6; json-c's default 32
+ * keeps a hostile body from exhausting the stack. */
+#define JSON_MAX_DEPTH 32
+
+static const char *const build_fields[] = {
+	"status", "outcome", "pipeline_id", "pipeline_name", "executor",
+	"build_id", "start_time", "end_time", "elapsed_time", "detail_url",
+	NULL
+};
+
+static const char *const state_fields[] = {
+	"id", "name", "type", "status", "outcome", "start_time", "end_time",
+	"elapsed_time", "error_code", "error_msg", "detail_url", NULL
+};
+
+struct builder {
+	GArray *nodes;		/* of struct pfs_node */
+	GString *strings;
+	char *err;
+	size_t errsize;
+};
+
+static struct pfs_node *node_at(struct builder *b, uint32_t index)
+{
+	return &g_array_index(b->nodes, struct pfs_node, index);
+}
+
+static uint32_t add_text(struct builder *b, const char *text, size_t len)
+{
+	uint32_t offset = (uint32_t)b->strings->len;
+
+	g_string_append_len(b->strings, text, (gssize)len);
+	g_string_append_c(b->strings, '\0');
+	return offset;
+}
+
+static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
+			 bool is_dir)
+{
+	struct pfs_node node = {
+		.name = add_text(b, name, strlen(name)),
+		.first_child = PFS_NODE_NONE,
+		.last_child = PFS_NODE_NONE,
+		.next_sibling = PFS_NODE_NONE,
+		.is_dir = is_dir,
+	};
+	uint32_t index = b->nodes->len;
+
+	g_array_append_val(b->nodes, node);
+	if (parent != PFS_NODE_NONE) {
+		struct pfs_node *dir = node_at(b, parent);
+
+		if (dir->last_child == PFS_NODE_NONE)
+			dir->first_child = index;
+		else
+			node_at(b, dir->last_child)->next_sibling = index;
+		dir->last_child = index;
+	}
+	return index;
+}
+
+/* A value file is the value and a newline; null is an empty file. */
+static void set_content(struct builder *b, uint32_t file, const char *text,
+			size_t len)
+{
+	uint32_t content = add_text(b, text ? text : "", text ? len : 0);
+
+	if (text) {
+		b->strings->str[b->strings->len - 1] = '\n';
+		g_string_append_c(b->strings, '\0');
+		len++;
+	}
+	node_at(b, file)->content = content;
+	node_at(b, file)->content_len = text ? (uint32_t)len : 0;
+}
+
+/* A value as text: a string as itself, anything else (a wrong type) as
+ * its JSON text; NULL for null or missing. */
+static const char *value_text(struct json_object *value, size_t *len)
+{
+	const char *text;
+
+	if (!value) {
+		*len = 0;
+		return NULL;
+	}
+	if (json_object_is_type(value, json_type_string)) {
+		*len = (size_t)json_object_get_string_len(value);
+		return json_object_get_string(value);
+	}
+	text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	*len = strlen(text);
+	return text;
+}
+
+static void add_fields(struct builder *b, uint32_t dir,
+		       struct json_object *obj, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		struct json_object *value = NULL;
+		const char *text;
+		size_t len;
+
+		json_object_object_get_ex(obj, *keys, &value);
+		text = value_text(value, &len);
+		set_content(b, add_node(b, dir, *keys, false), text, len);
+	}
+}
+
+static bool name_taken(const char *name, void *set)
+{
+	return g_hash_table_contains(set, name);
+}
+
+/* A directory (or file) named after untrusted @raw, safe and unique in
+ * @taken (which it is added to). */
+static uint32_t add_named(struct builder *b, uint32_t parent,
+			  GHashTable *taken, struct json_object *raw,
+			  const char *fallback, bool is_dir)
+{
+	char name[PFS_NAME_MAX + 1];
+	size_t len;
+	const char *text = value_text(raw, &len);
+
+	pfs_name_sanitize(name, text, len, fallback);
+	pfs_name_make_unique(name, name_taken, taken);
+	g_hash_table_add(taken, g_strdup(name));
+	return add_node(b, parent, name, is_dir);
+}
+
+static int fail(struct builder *b, const char *what)
+{
+	snprintf(b->err, b->errsize, "%s", what);
+	return -EPROTO;
+}
+
+/* The array at @key of @obj in *@array: NULL when missing or null,
+ * -EPROTO when it is anything but an array of objects. */
+static int get_object_array(struct builder *b, struct json_object *obj,
+			    const char *key, struct json_object **array)
+{
+	size_t i, n;
+
+	*array = NULL;
+	if (!json_object_object_get_ex(obj, key, array) || !*array)
+		return 0;
+	if (!json_object_is_type(*array, json_type_array)) {
+		snprintf(b->err, b->errsize, "\"%s\" is not an array", key);
+		return -EPROTO;
+	}
+	n = json_object_array_length(*array);
+	for (i = 0; i < n; i++) {
+		struct json_object *item = json_object_array_get_idx(*array, i);
+
+		if (!json_object_is_type(item, json_type_object)) {
+			snprintf(b->err, b->errsize,
+				 "an element of \"%s\" is not an object", key);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static int add_parameters(struct builder *b, struct json_object *body)
+{
+	struct json_object *params;
+	uint32_t dir = add_node(b, PFS_NODE_ROOT, "parameters", true);
+	GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, NULL);
+	int res = get_object_array(b, body, "parameters", &params);
+	size_t i;
+
+	for (i = 0; res == 0 && params && i < json_object_array_length(params); i++) {
+		struct json_object *param = json_object_array_get_idx(params, i);
+		struct json_object *name = NULL, *value = NULL;
+		char fallback[32];
+		const char *text;
+		size_t len;
+		uint32_t file;
+
+		json_object_object_get_ex(param, "name", &name);
+		json_object_object_get_ex(param, "value", &value);
+		snprintf(fallback, sizeof(fallback), "parameter-%zu", i + 1);
+		file = add_named(b, dir, taken, name, fallback, false);
+		text = value_text(value, &len);
+		set_content(b, file, text, len);
+	}
+	g_hash_table_destroy(taken);
+	return res;
+}
+
+static int add_states(struct builder *b, uint32_t dir,
+		      struct json_object *states, int depth);
+
+static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
+		     struct json_object *state, size_t position, int depth)
+{
+	struct json_object *id = NULL, *name = NULL, *children;
+	char fallback[PFS_NAME_MAX + 1];
+	uint32_t dir;
+	int res;
+
+	json_object_object_get_ex(state, "id", &id);
+	json_object_object_get_ex(state, "name", &name);
+	if (id && json_object_is_type(id, json_type_string))
+		snprintf(fallback, sizeof(fallback), "%s", json_object_get_string(id));
+	else
+		snprintf(fallback, sizeof(fallback), "%zu", position + 1);
+	dir = add_named(b, parent, taken, name, fallback, true);
+	add_fields(b, dir, state, state_fields);
+	res = get_object_array(b, state, "children", &children);
+	if (res < 0)
+		return res;
+	/* every stage has tasks/; a task only if it has children of its own */
+	if (depth == 0 || (children && json_object_array_length(children) > 0))
+		return add_states(b, add_node(b, dir, "tasks", true), children,
+				  depth + 1);
+	return 0;
+}
+
+static int add_states(struct builder *b, uint32_t dir,
+		      struct json_object *states, int depth)
+{
+	GHashTable *taken;
+	size_t i, n;
+	int res = 0;
+
+	if (!states)
+		return 0;
+	taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	n = json_object_array_length(states);
+	for (i = 0; res == 0 && i < n; i++)
+		res = add_state(b, dir, taken, json_object_array_get_idx(states, i),
+				i, depth);
+	g_hash_table_destroy(taken);
+	return res;
+}
+
+static int build_tree(struct builder *b, struct json_object *body)
+{
+	struct json_object *states;
+	uint32_t status_json;
+	int res;
+
+	add_node(b, PFS_NODE_NONE, "", true);
+	add_fields(b, PFS_NODE_ROOT, body, build_fields);
+	res = add_parameters(b, body);
+	if (res < 0)
+		return res;
+	status_json = add_node(b, PFS_NODE_ROOT, "status.json", false);
+	node_at(b, status_json)->is_body = true;
+	res = get_object_array(b, body, "states", &states);
+	if (res < 0)
+		return res;
+	return add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states, 0);
+}
+
+static struct json_object *parse_json(const char *body, size_t len,
+				      char *err, size_t errsize)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+
+	if (!tok) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue)
+		snprintf(err, errsize, "truncated JSON");
+	else if (jerr != json_tokener_success)
+		snprintf(err, errsize, "not JSON: %s", json_tokener_error_desc(jerr));
+	else if (strspn(body + json_tokener_get_parse_end(tok), " \t\r\n") !=
+		 len - json_tokener_get_parse_end(tok))
+		snprintf(err, errsize, "text after the JSON value");
+	else if (!json_object_is_type(obj, json_type_object))
+		snprintf(err, errsize, "the body is not a JSON object");
+	else
+		goto out;
+	json_object_put(obj);
+	obj = NULL;
+out:
+	json_tokener_free(tok);
+	return obj;
+}
+
+static void read_build_identity(struct pfs_build *build,
+				struct json_object *body)
+{
+	struct json_object *value = NULL;
+	const char *text;
+	size_t len;
+
+	json_object_object_get_ex(body, "status", &value);
+	build->completed = value && json_object_is_type(value, json_type_string) &&
+			   strcmp(json_object_get_string(value), "completed") == 0;
+	value = NULL;
+	json_object_object_get_ex(body, "build_id", &value);
+	text = value_text(value, &len);
+	if (text && (json_object_is_type(value, json_type_string) ||
+		     json_object_is_type(value, json_type_int)) &&
+	    strlen(text) == len && pfs_name_is_valid_id(text))
+		build->build_id = g_strdup(text);
+}
+
+int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
+		    char *err, size_t errsize)
+{
+	struct builder b = { .err = err, .errsize = errsize };
+	struct pfs_build *build;
+	struct json_object *obj;
+	int res;
+
+	*out = NULL;
+	if (len > INT32_MAX)
+		return fail(&b, "body too large");
+	obj = parse_json(body, len, err, errsize);
+	if (!obj)
+		return -EPROTO;
+	b.nodes = g_array_new(FALSE, FALSE, sizeof(struct pfs_node));
+	b.strings = g_string_sized_new(len / 2);
+	res = build_tree(&b, obj);
+	if (res < 0)
+		goto fail_tree;
+
+	build = g_new0(struct pfs_build, 1);
+	build->refcount = 1;
+	build->body = g_strndup(body, len);
+	build->body_len = len;
+	build->n_nodes = b.nodes->len;
+	build->nodes = (struct pfs_node *)g_array_free(b.nodes, FALSE);
+	build->nodes = g_renew(struct pfs_node, build->nodes, build->n_nodes);
+	build->strings_len = b.strings->len;
+	build->strings = g_realloc(b.strings->str, b.strings->len);
+	g_string_free(b.strings, FALSE);
+	read_build_identity(build, obj);
+	json_object_put(obj);
+	*out = build;
+	return 0;
+
+fail_tree:
+	g_string_free(b.strings, TRUE);
+	g_array_free(b.nodes, TRUE);
+	json_object_put(obj);
+	return res;
+}
+
+struct pfs_build *pfs_build_ref(struct pfs_build *build)
+{
+	__atomic_add_fetch(&build->refcount, 1, __ATOMIC_RELAXED);
+	return build;
+}
+
+void pfs_build_unref(struct pfs_build *build)
+{
+	if (!build || __atomic_sub_fetch(&build->refcount, 1, __ATOMIC_ACQ_REL))
+		return;
+	g_free(build->body);
+	g_free(build->nodes);
+	g_free(build->strings);
+	g_free(build->build_id);
+	g_free(build);
+}
+
+size_t pfs_build_size(const struct pfs_build *build)
+{
+	return sizeof(*build) + build->body_len + 1 +
+	       build->n_nodes * sizeof(struct pfs_node) + build->strings_len;
+}
+
+uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
+			 const char *name)
+{
+	uint32_t child;
+
+	if (dir >= build->n_nodes || !build->nodes[dir].is_dir)
+		return PFS_NODE_NONE;
+	for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
+	     child = build->nodes[child].next_sibling)
+		if (strcmp(build->strings + build->nodes[child].name, name) == 0)
+			return child;
+	return PFS_NODE_NONE;
+}
+
+uint32_t pfs_build_walk(const struct pfs_build *build, const char *relpath)
+{
+	uint32_t node = PFS_NODE_ROOT;
+	char name[PFS_NAME_MAX + 1];
+
+	while (*relpath && node != PFS_NODE_NONE) {
+		size_t len = strcspn(relpath, "/");
+
+		if (len > PFS_NAME_MAX)
+			return PFS_NODE_NONE;
+		memcpy(name, relpath, len);
+		name[len] = '\0';
+		node = pfs_build_child(build, node, name);
+		relpath += len + (relpath[len] == '/');
+	}
+	return node;
+}
+
+const char *pfs_build_node_name(const struct pfs_build *build, uint32_t node)
+{
+	return build->strings + build->nodes[node].name;
+}
+
+const char *pfs_build_node_content(const struct pfs_build *build,
+				   uint32_t node, size_t *len)
+{
+	const struct pfs_node *n = &build->nodes[node];
+
+	if (n->is_body) {
+		*len = build->body_len;
+		return build->body;
+	}
+	*len = n->content_len;
+	return build->strings + n->content;
+}

@@ -1,0 +1,72 @@
+/* model.h - a status response turned into the tree the mount shows.
+ *
+ * pfs_model_parse() reads the body of GET /v3/pipelines/{id}/status and
+ * builds a struct pfs_build: every documented field as a file, stages and
+ * tasks as directories named after them. A build is immutable once made;
+ * the cache and every open file hold a reference (pfs_build_ref/unref),
+ * so a reader keeps a consistent copy while a refresh replaces it.
+ *
+ * Nodes live in one array and their text in one string block, to keep a
+ * cached build small; node 0 is the build directory.
+ */
+#ifndef PFS_MODEL_H
+#define PFS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PFS_NODE_NONE UINT32_MAX
+#define PFS_NODE_ROOT 0
+
+struct pfs_node {
+	uint32_t name;		/* offset into strings */
+	uint32_t content;	/* offset into strings, files only */
+	uint32_t content_len;
+	uint32_t first_child;
+	uint32_t last_child;
+	uint32_t next_sibling;
+	bool is_dir;
+	bool is_body;		/* content is the raw body (status.json) */
+};
+
+struct pfs_build {
+	int refcount;		/* atomic */
+	char *body;		/* the response body as received, NUL-ended */
+	size_t body_len;
+	struct pfs_node *nodes;
+	uint32_t n_nodes;
+	char *strings;
+	size_t strings_len;
+	char *build_id;		/* body's build_id if a valid id, else NULL */
+	bool completed;		/* status is "completed": never changes again */
+	time_t fetched_at;	/* wall clock; set by the cache before sharing */
+};
+
+/* Parses @len bytes of @body. On success *out holds a new build with one
+ * reference for the caller. On a body that is not the documented shape
+ * returns -EPROTO and writes the reason to @err; -ENOMEM on allocation
+ * failure. */
+int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
+		    char *err, size_t errsize);
+
+struct pfs_build *pfs_build_ref(struct pfs_build *build);
+void pfs_build_unref(struct pfs_build *build);
+
+/* Bytes held by @build, for cache accounting. */
+size_t pfs_build_size(const struct pfs_build *build);
+
+/* The child of directory @dir called @name, or PFS_NODE_NONE. */
+uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
+			 const char *name);
+
+/* The node at @relpath ("" for the build directory, else names joined by
+ * '/'), or PFS_NODE_NONE. */
+uint32_t pfs_build_walk(const struct pfs_build *build, const char *relpath);
+
+const char *pfs_build_node_name(const struct pfs_build *build, uint32_t node);
+const char *pfs_build_node_content(const struct pfs_build *build,
+				   uint32_t node, size_t *len);
+
+#endif

@@ -1,0 +1,34 @@
+/* names.h - which ids are safe to use, and file names made from API text.
+ *
+ * Ids travel into URLs and names come from the network, so both are
+ * checked here and nowhere else.
+ */
+#ifndef PFS_NAMES_H
+#define PFS_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PFS_ID_MAX 128
+#define PFS_NAME_MAX 255
+
+/* true for [A-Za-z0-9_.-]{1,128} other than "." and "..": such an id needs
+ * no escaping in a URL and is never a path trick. */
+bool pfs_name_is_valid_id(const char *id);
+
+/* Writes into @out (PFS_NAME_MAX + 1 bytes) a directory-entry name made of
+ * @name (@len bytes, may hold NULs): '/' and control characters become '_';
+ * "", "." and ".." fall back to @fallback (treated the same way; if that
+ * is unusable too, "_"); at most PFS_NAME_MAX bytes, cut on a UTF-8
+ * character boundary. */
+void pfs_name_sanitize(char *out, const char *name, size_t len,
+		       const char *fallback);
+
+/* Makes @name (a buffer of PFS_NAME_MAX + 1 bytes holding a sanitized
+ * name) differ from every name for which @taken returns true, by adding
+ * "~2", "~3", ... and cutting the base as needed to stay within
+ * PFS_NAME_MAX bytes. */
+void pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
+			  void *ctx);
+
+#endif

@@ -1,0 +1,423 @@
+/* namespace.c - see namespace.h */
+#include "namespace.h"
+#include "names.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The kernel may keep what never changes (a completed build) this long. */
+#define IMMUTABLE_TIMEOUT (24.0 * 3600)
+
+struct pfs_ns {
+	struct pfs_cache *cache;
+	double ttl;
+	uid_t uid;
+	gid_t gid;
+	time_t mount_time;
+};
+
+int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
+{
+	struct pfs_ns *ns = g_new0(struct pfs_ns, 1);
+
+	ns->cache = cache;
+	ns->ttl = ttl;
+	ns->uid = getuid();
+	ns->gid = getgid();
+	ns->mount_time = time(NULL);
+	*out = ns;
+	return 0;
+}
+
+void pfs_ns_free(struct pfs_ns *ns)
+{
+	g_free(ns);
+}
+
+void pfs_ns_node_clear(struct pfs_ns_node *node)
+{
+	g_free(node->pipeline_id);
+	g_free(node->build_id);
+	g_free(node->relpath);
+	memset(node, 0, sizeof(*node));
+}
+
+void pfs_ns_node_copy(struct pfs_ns_node *dst, const struct pfs_ns_node *src)
+{
+	dst->kind = src->kind;
+	dst->pipeline_id = g_strdup(src->pipeline_id);
+	dst->build_id = g_strdup(src->build_id);
+	dst->relpath = g_strdup(src->relpath);
+}
+
+char *pfs_ns_node_key(const struct pfs_ns_node *node)
+{
+	switch (node->kind) {
+	case PFS_NS_ROOT:
+		return g_strdup("/");
+	case PFS_NS_PIPELINE:
+		return g_strconcat("P/", node->pipeline_id, NULL);
+	case PFS_NS_LATEST:
+		return g_strconcat("L/", node->pipeline_id, NULL);
+	case PFS_NS_BUILD:
+		break;
+	}
+	return g_strconcat("B/", node->pipeline_id, "/", node->build_id, "/",
+			   node->relpath, NULL);
+}
+
+static void set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
+		     const char *pipeline_id, const char *build_id,
+		     const char *relpath)
+{
+	node->kind = kind;
+	node->pipeline_id = g_strdup(pipeline_id);
+	node->build_id = g_strdup(build_id);
+	node->relpath = g_strdup(relpath);
+}
+
+static char *child_relpath(const char *relpath, const char *name)
+{
+	return *relpath ? g_strconcat(relpath, "/", name, NULL) : g_strdup(name);
+}
+
+static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
+		      mode_t type, off_t size, time_t mtime, double timeout)
+{
+	struct stat *st = &attr->st;
+
+	memset(attr, 0, sizeof(*attr));
+	st->st_mode = type | (type == S_IFDIR ? 0555 : type == S_IFLNK ? 0777 : 0444);
+	st->st_nlink = type == S_IFDIR ? 2 : 1;
+	st->st_uid = ns->uid;
+	st->st_gid = ns->gid;
+	st->st_size = size;
+	st->st_blksize = 4096;
+	st->st_blocks = (size + 511) / 512;
+	st->st_mtime = st->st_ctime = st->st_atime = mtime;
+	attr->timeout = timeout;
+}
+
+static double kernel_timeout(double fresh_for)
+{
+	return fresh_for > IMMUTABLE_TIMEOUT ? IMMUTABLE_TIMEOUT : fresh_for;
+}
+
+/* The build of @node and its node index in @build_node. */
+static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			      struct pfs_build **build, uint32_t *build_node,
+			      double *fresh_for)
+{
+	int res = pfs_cache_get_build(ns->cache, node->pipeline_id,
+				      node->build_id, build, fresh_for);
+
+	if (res < 0)
+		return res;
+	*build_node = pfs_build_walk(*build, node->relpath);
+	if (*build_node == PFS_NODE_NONE) {
+		pfs_build_unref(*build);
+		*build = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *build,
+			    uint32_t node, double fresh_for,
+			    struct pfs_ns_attr *attr)
+{
+	size_t len = 0;
+
+	if (build->nodes[node].is_dir) {
+		fill_attr(ns, attr, S_IFDIR, 0, build->fetched_at,
+			  kernel_timeout(fresh_for));
+		return;
+	}
+	pfs_build_node_content(build, node, &len);
+	fill_attr(ns, attr, S_IFREG, (off_t)len, build->fetched_at,
+		  kernel_timeout(fresh_for));
+}
+
+static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		       struct pfs_ns_attr *attr)
+{
+	char *target;
+	double fresh_for;
+	int res = pfs_cache_get_latest(ns->cache, node->pipeline_id, &target,
+				       &fresh_for);
+
+	if (res < 0)
+		return res;
+	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), time(NULL),
+		  kernel_timeout(fresh_for));
+	g_free(target);
+	return 0;
+}
+
+int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		   struct pfs_ns_attr *attr)
+{
+	struct pfs_build *build;
+	uint32_t index;
+	double fresh_for;
+	int res;
+
+	switch (node->kind) {
+	case PFS_NS_ROOT:
+	case PFS_NS_PIPELINE:
+		fill_attr(ns, attr, S_IFDIR, 0, ns->mount_time, ns->ttl);
+		return 0;
+	case PFS_NS_LATEST:
+		return latest_attr(ns, node, attr);
+	case PFS_NS_BUILD:
+		break;
+	}
+	res = resolve_build_node(ns, node, &build, &index, &fresh_for);
+	if (res < 0)
+		return res;
+	build_node_attr(ns, build, index, fresh_for, attr);
+	pfs_build_unref(build);
+	return 0;
+}
+
+static int lookup_in_root(struct pfs_ns *ns, const char *name,
+			  struct pfs_ns_node *child, struct pfs_ns_attr *attr)
+{
+	int res;
+
+	if (!pfs_name_is_valid_id(name))
+		return -ENOENT;
+	res = pfs_cache_check_pipeline(ns->cache, name);
+	if (res < 0)
+		return res;
+	set_node(child, PFS_NS_PIPELINE, name, NULL, NULL);
+	return pfs_ns_getattr(ns, child, attr);
+}
+
+static int lookup_in_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+			      const char *name, struct pfs_ns_node *child,
+			      struct pfs_ns_attr *attr)
+{
+	if (strcmp(name, "latest") == 0)
+		set_node(child, PFS_NS_LATEST, parent->pipeline_id, NULL, NULL);
+	else if (pfs_name_is_valid_id(name))
+		set_node(child, PFS_NS_BUILD, parent->pipeline_id, name, "");
+	else
+		return -ENOENT;
+	return pfs_ns_getattr(ns, child, attr);
+}
+
+static int lookup_in_build(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+			   const char *name, struct pfs_ns_node *child,
+			   struct pfs_ns_attr *attr)
+{
+	struct pfs_build *build;
+	uint32_t dir, index;
+	double fresh_for;
+	int res = resolve_build_node(ns, parent, &build, &dir, &fresh_for);
+
+	if (res < 0)
+		return res;
+	if (!build->nodes[dir].is_dir) {
+		res = -ENOTDIR;
+		goto out;
+	}
+	index = pfs_build_child(build, dir, name);
+	if (index == PFS_NODE_NONE) {
+		res = -ENOENT;
+		goto out;
+	}
+	child->kind = PFS_NS_BUILD;
+	child->pipeline_id = g_strdup(parent->pipeline_id);
+	child->build_id = g_strdup(parent->build_id);
+	child->relpath = child_relpath(parent->relpath, name);
+	build_node_attr(ns, build, index, fresh_for, attr);
+out:
+	pfs_build_unref(build);
+	return res;
+}
+
+int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+		  const char *name, struct pfs_ns_node *child,
+		  struct pfs_ns_attr *attr)
+{
+	int res = -ENOTDIR;
+
+	memset(child, 0, sizeof(*child));
+	switch (parent->kind) {
+	case PFS_NS_ROOT:
+		res = lookup_in_root(ns, name, child, attr);
+		break;
+	case PFS_NS_PIPELINE:
+		res = lookup_in_pipeline(ns, parent, name, child, attr);
+		break;
+	case PFS_NS_BUILD:
+		res = lookup_in_build(ns, parent, name, child, attr);
+		break;
+	case PFS_NS_LATEST:
+		break;
+	}
+	if (res < 0)
+		pfs_ns_node_clear(child);
+	return res;
+}
+
+int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		    char **target)
+{
+	double fresh_for;
+
+	if (node->kind != PFS_NS_LATEST)
+		return -EINVAL;
+	return pfs_cache_get_latest(ns->cache, node->pipeline_id, target,
+				    &fresh_for);
+}
+
+static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
+				       mode_t type)
+{
+	struct pfs_ns_dirent entry = { .name = g_strdup(name), .type = type };
+
+	g_array_append_val(entries, entry);
+	return &g_array_index(entries, struct pfs_ns_dirent, entries->len - 1);
+}
+
+static void list_root(struct pfs_ns *ns, GArray *entries)
+{
+	char **ids = pfs_cache_list_pipelines(ns->cache);
+	char **id;
+
+	for (id = ids; *id; id++)
+		set_node(&add_entry(entries, *id, S_IFDIR)->node,
+			 PFS_NS_PIPELINE, *id, NULL, NULL);
+	g_strfreev(ids);
+}
+
+static void list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+			  GArray *entries)
+{
+	char **ids = pfs_cache_list_builds(ns->cache, dir->pipeline_id);
+	char **id;
+
+	if (!pfs_cache_latest_absent(ns->cache, dir->pipeline_id))
+		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
+			 PFS_NS_LATEST, dir->pipeline_id, NULL, NULL);
+	for (id = ids; *id; id++)
+		set_node(&add_entry(entries, *id, S_IFDIR)->node, PFS_NS_BUILD,
+			 dir->pipeline_id, *id, "");
+	g_strfreev(ids);
+}
+
+static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+			  GArray *entries)
+{
+	struct pfs_build *build;
+	uint32_t index, child;
+	double fresh_for;
+	int res = resolve_build_node(ns, dir, &build, &index, &fresh_for);
+
+	if (res < 0)
+		return res;
+	if (!build->nodes[index].is_dir) {
+		pfs_build_unref(build);
+		return -ENOTDIR;
+	}
+	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
+	     child = build->nodes[child].next_sibling) {
+		const char *name = pfs_build_node_name(build, child);
+		struct pfs_ns_dirent *entry = add_entry(
+			entries, name, build->nodes[child].is_dir ? S_IFDIR : S_IFREG);
+
+		entry->node.kind = PFS_NS_BUILD;
+		entry->node.pipeline_id = g_strdup(dir->pipeline_id);
+		entry->node.build_id = g_strdup(dir->build_id);
+		entry->node.relpath = child_relpath(dir->relpath, name);
+	}
+	pfs_build_unref(build);
+	return 0;
+}
+
+int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+		struct pfs_ns_listing **out)
+{
+	GArray *entries = g_array_new(FALSE, TRUE, sizeof(struct pfs_ns_dirent));
+	struct pfs_ns_listing *listing;
+	int res = 0;
+
+	*out = NULL;
+	switch (dir->kind) {
+	case PFS_NS_ROOT:
+		list_root(ns, entries);
+		break;
+	case PFS_NS_PIPELINE:
+		list_pipeline(ns, dir, entries);
+		break;
+	case PFS_NS_BUILD:
+		res = list_build_dir(ns, dir, entries);
+		break;
+	case PFS_NS_LATEST:
+		res = -ENOTDIR;
+		break;
+	}
+	listing = g_new0(struct pfs_ns_listing, 1);
+	listing->count = entries->len;
+	listing->entries = (struct pfs_ns_dirent *)g_array_free(entries, FALSE);
+	if (res < 0) {
+		pfs_ns_listing_free(listing);
+		return res;
+	}
+	*out = listing;
+	return 0;
+}
+
+void pfs_ns_listing_free(struct pfs_ns_listing *listing)
+{
+	size_t i;
+
+	if (!listing)
+		return;
+	for (i = 0; i < listing->count; i++) {
+		g_free(listing->entries[i].name);
+		pfs_ns_node_clear(&listing->entries[i].node);
+	}
+	g_free(listing->entries);
+	g_free(listing);
+}
+
+int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		struct pfs_ns_file **out)
+{
+	struct pfs_build *build;
+	struct pfs_ns_file *file;
+	uint32_t index;
+	double fresh_for;
+	int res;
+
+	*out = NULL;
+	if (node->kind != PFS_NS_BUILD)
+		return -EISDIR;
+	res = resolve_build_node(ns, node, &build, &index, &fresh_for);
+	if (res < 0)
+		return res;
+	if (build->nodes[index].is_dir) {
+		pfs_build_unref(build);
+		return -EISDIR;
+	}
+	file = g_new0(struct pfs_ns_file, 1);
+	file->build = build;
+	file->content = pfs_build_node_content(build, index, &file->len);
+	file->volatile_content = !build->completed;
+	*out = file;
+	return 0;
+}
+
+void pfs_ns_file_free(struct pfs_ns_file *file)
+{
+	if (!file)
+		return;
+	pfs_build_unref(file->build);
+	g_free(file);
+}

@@ -1,0 +1,93 @@
+/* namespace.h - the mount's directory tree, resolved over the cache.
+ *
+ *   /                                   the pipelines listed or looked up
+ *   /<pipeline>/                        "latest" and the builds seen
+ *   /<pipeline>/latest                  symlink to the newest build
+ *   /<pipeline>/<build>/...             the build's tree (model.h)
+ *
+ * A node is named by its identity (kind, ids, path inside the build), not
+ * by a pointer, so it survives refreshes and evictions: every call
+ * resolves it again through the cache. The FUSE layer (fs.c) maps
+ * identities to inode numbers and replies; all decisions live here.
+ */
+#ifndef PFS_NAMESPACE_H
+#define PFS_NAMESPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+
+enum pfs_ns_kind {
+	PFS_NS_ROOT,
+	PFS_NS_PIPELINE,
+	PFS_NS_LATEST,
+	PFS_NS_BUILD,		/* a node of a build's tree */
+};
+
+/* Strings are owned by whoever holds the struct (see pfs_ns_node_clear). */
+struct pfs_ns_node {
+	enum pfs_ns_kind kind;
+	char *pipeline_id;	/* all but ROOT */
+	char *build_id;		/* BUILD */
+	char *relpath;		/* BUILD: "" is the build directory */
+};
+
+struct pfs_ns_attr {
+	struct stat st;		/* st_ino is left to the caller */
+	double timeout;		/* how long the kernel may trust it */
+};
+
+struct pfs_ns_dirent {
+	char *name;
+	mode_t type;		/* S_IFDIR, S_IFREG or S_IFLNK */
+	struct pfs_ns_node node;
+};
+
+struct pfs_ns_listing {
+	size_t count;
+	struct pfs_ns_dirent *entries;
+};
+
+/* An open file: a consistent copy of its content for as long as it is
+ * open, even if the build is refreshed meanwhile. */
+struct pfs_ns_file {
+	struct pfs_build *build;	/* holds the reference */
+	const char *content;
+	size_t len;
+	bool volatile_content;	/* the build may still change */
+};
+
+struct pfs_ns;
+
+/* The namespace uses, but does not own, @cache. @ttl bounds how long the
+ * kernel may cache anything that can change. */
+int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out);
+void pfs_ns_free(struct pfs_ns *ns);
+
+void pfs_ns_node_clear(struct pfs_ns_node *node);
+void pfs_ns_node_copy(struct pfs_ns_node *dst, const struct pfs_ns_node *src);
+
+/* The identity of the node of this kind; a stable text for inode tables.
+ * g_free() the result. */
+char *pfs_ns_node_key(const struct pfs_ns_node *node);
+
+/* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO. */
+int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+		  const char *name, struct pfs_ns_node *child,
+		  struct pfs_ns_attr *attr);
+int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		   struct pfs_ns_attr *attr);
+int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		    char **target);
+
+int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+		struct pfs_ns_listing **out);
+void pfs_ns_listing_free(struct pfs_ns_listing *listing);
+
+int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		struct pfs_ns_file **out);
+void pfs_ns_file_free(struct pfs_ns_file *file);
+
+#endif

@@ -1,0 +1,276 @@
+/* options.c - see options.h */
+#include "options.h"
+#include "names.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_TTL 5.0
+#define DEFAULT_TIMEOUT 30.0
+/* Requests that hang hold a thread each: keep enough for the rest. */
+#define DEFAULT_MAX_THREADS "-omax_threads=64"
+
+enum { KEY_HELP, KEY_VERSION };
+
+#define PFS_OPT(name, field) \
+	{ name "=%s", offsetof(struct pfs_options, field), 0 }, \
+	{ "--" name "=%s", offsetof(struct pfs_options, field), 0 }
+
+static const struct fuse_opt option_table[] = {
+	PFS_OPT("endpoint", endpoint),
+	PFS_OPT("token_file", token_file),
+	PFS_OPT("pipelines", pipelines_text),
+	PFS_OPT("ttl", ttl_text),
+	PFS_OPT("timeout", timeout_text),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static void print_usage(const char *progname)
+{
+	printf("usage: %s [options] [ENDPOINT] MOUNTPOINT\n\n"
+	       "Mounts Huawei Cloud CodeArts Pipeline build status as files.\n\n"
+	       "pipelinefs options (each also as --NAME=VALUE):\n"
+	       "    -o endpoint=URL        API base URL, e.g.\n"
+	       "                           https://cloudpipeline-ext.cn-north-4.myhuaweicloud.com\n"
+	       "                           (or ENDPOINT, or $PIPELINEFS_ENDPOINT)\n"
+	       "    -o token_file=PATH     file holding the IAM token, re-read when it\n"
+	       "                           changes (or the token in $PIPELINEFS_TOKEN)\n"
+	       "    -o pipelines=ID[:ID]   pipelines listed at the root\n"
+	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
+	       "                           'latest' (default: 5)\n"
+	       "    -o timeout=SECONDS     limit of one HTTP request (default: 30)\n"
+	       "    -h, --help             this help, then libfuse's options\n"
+	       "    -V, --version          version of pipelinefs and libfuse\n\n",
+	       progname);
+}
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct pfs_options *opts = data;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		opts->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		opts->show_version = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (opts->n_positional < 3)
+			opts->positional[opts->n_positional] = g_strdup(arg);
+		opts->n_positional++;
+		return 0;
+	}
+	return 1;
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr: what is wrong, before anything is mounted. */
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "pipelinefs: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return -1;
+}
+
+/* Reads @text as seconds within [@min, @max]; -1 when it is not. */
+static int parse_seconds(const char *name, const char *text, double min,
+			 double max, double *out)
+{
+	char *end;
+	double value;
+
+	if (!text)
+		return 0;
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || *end || !isfinite(value) || value < min ||
+	    value > max) {
+		fprintf(stderr, "pipelinefs: %s=%s: expected seconds from %g to %g\n",
+			name, text, min, max);
+		return -1;
+	}
+	*out = value;
+	return 0;
+}
+
+static int check_endpoint(struct pfs_options *opts)
+{
+	const char *from_env = getenv("PIPELINEFS_ENDPOINT");
+	const char *rest;
+	size_t len;
+
+	if (!opts->endpoint && from_env && *from_env)
+		opts->endpoint = g_strdup(from_env);
+	if (!opts->endpoint)
+		return fail("no endpoint: give ENDPOINT, -o endpoint=URL or "
+			    "PIPELINEFS_ENDPOINT (see --help)");
+	if (g_str_has_prefix(opts->endpoint, "https://"))
+		rest = opts->endpoint + 8;
+	else if (g_str_has_prefix(opts->endpoint, "http://"))
+		rest = opts->endpoint + 7;
+	else
+		return fail("endpoint %s: expected an http:// or https:// URL",
+			    opts->endpoint);
+	if (!*rest || *rest == '/' || strpbrk(opts->endpoint, "?# \t\r\n"))
+		return fail("endpoint %s: expected a base URL like "
+			    "https://host[:port][/path]", opts->endpoint);
+	len = strlen(opts->endpoint);
+	while (len > 0 && opts->endpoint[len - 1] == '/')
+		opts->endpoint[--len] = '\0';
+	return 0;
+}
+
+/* An absolute path, with ~/ expanded, without following links: a token
+ * file may be a link that is replaced to rotate it. */
+static char *absolute_path(const char *path)
+{
+	const char *home = getenv("HOME");
+	char *cwd;
+	char *abs;
+
+	if (g_str_has_prefix(path, "~/") && home)
+		return g_build_filename(home, path + 2, NULL);
+	if (g_path_is_absolute(path))
+		return g_strdup(path);
+	cwd = g_get_current_dir();
+	abs = g_build_filename(cwd, path, NULL);
+	g_free(cwd);
+	return abs;
+}
+
+static int check_token_source(struct pfs_options *opts)
+{
+	const char *from_env = getenv("PIPELINEFS_TOKEN");
+	char *abs;
+
+	if (opts->token_file) {
+		abs = absolute_path(opts->token_file);
+		g_free(opts->token_file);
+		opts->token_file = abs;
+		return 0;
+	}
+	if (from_env && *from_env) {
+		opts->token = g_strdup(from_env);
+		return 0;
+	}
+	return fail("no token: give -o token_file=PATH or set PIPELINEFS_TOKEN");
+}
+
+static int check_pipelines(struct pfs_options *opts)
+{
+	char **id;
+
+	opts->pipelines = g_strsplit(opts->pipelines_text ? opts->pipelines_text : "",
+				     ":", -1);
+	for (id = opts->pipelines; *id; id++)
+		if (!pfs_name_is_valid_id(*id))
+			return fail("pipelines: '%s' is not a pipeline id", *id);
+	return 0;
+}
+
+static int take_positional(struct pfs_options *opts, struct fuse_args *args)
+{
+	const char *mountpoint;
+
+	if (opts->n_positional == 0)
+		return fail("no mountpoint given (see --help)");
+	if (opts->n_positional > 2)
+		return fail("too many arguments: expected [ENDPOINT] MOUNTPOINT "
+			    "(see --help)");
+	if (opts->n_positional == 2) {
+		if (opts->endpoint)
+			return fail("endpoint given twice: as %s and as an "
+				    "option", opts->positional[0]);
+		opts->endpoint = g_strdup(opts->positional[0]);
+	}
+	mountpoint = opts->positional[opts->n_positional - 1];
+	return fuse_opt_add_arg(args, mountpoint) == 0 ? 0 : -1;
+}
+
+static void print_help(const char *progname)
+{
+	print_usage(progname);
+	printf("FUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static void print_version(void)
+{
+	printf("pipelinefs version %s\n", PFS_VERSION);
+	printf("FUSE library version %s\n", fuse_pkgversion());
+	fuse_lowlevel_version();
+}
+
+/* Options we add in front, so that the user's own come later and win. */
+static int add_defaults(struct fuse_args *args)
+{
+	return fuse_opt_insert_arg(args, 1, "-oro,subtype=pipelinefs") ||
+	       fuse_opt_insert_arg(args, 1, DEFAULT_MAX_THREADS);
+}
+
+int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
+		      struct fuse_cmdline_opts *cmdline)
+{
+	memset(opts, 0, sizeof(*opts));
+	memset(cmdline, 0, sizeof(*cmdline));
+	opts->ttl = DEFAULT_TTL;
+	opts->timeout = DEFAULT_TIMEOUT;
+	if (fuse_opt_parse(args, opts, option_table, option_proc) < 0)
+		return -1;
+	if (opts->show_help) {
+		print_help(args->argv[0]);
+		return 1;
+	}
+	if (opts->show_version) {
+		print_version();
+		return 1;
+	}
+	if (take_positional(opts, args) < 0 || check_endpoint(opts) < 0 ||
+	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
+	    parse_seconds("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||
+	    parse_seconds("timeout", opts->timeout_text, 0.001, 3600,
+			  &opts->timeout) < 0 ||
+	    add_defaults(args) != 0)
+		return -1;
+	if (fuse_parse_cmdline(args, cmdline) != 0)
+		return -1;
+	return 0;
+}
+
+void pfs_options_free(struct pfs_options *opts)
+{
+	int i;
+
+	g_free(opts->endpoint);
+	g_free(opts->token_file);
+	if (opts->token)
+		explicit_bzero(opts->token, strlen(opts->token));
+	g_free(opts->token);
+	g_strfreev(opts->pipelines);
+	free(opts->pipelines_text);
+	free(opts->ttl_text);
+	free(opts->timeout_text);
+	for (i = 0; i < 3 && i < opts->n_positional; i++)
+		g_free(opts->positional[i]);
+}

@@ -1,0 +1,35 @@
+/* options.h - the command line: our options through a fuse_opt table, the
+ * rest left for libfuse; every value checked before anything is mounted.
+ */
+#ifndef PFS_OPTIONS_H
+#define PFS_OPTIONS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+struct pfs_options {
+	char *endpoint;		/* base URL, no trailing '/' */
+	char *token_file;	/* absolute path, or NULL */
+	char *token;		/* from PIPELINEFS_TOKEN when no token_file */
+	char **pipelines;	/* NULL-ended list of ids to show at the root */
+	double ttl;
+	double timeout;
+	/* as given, before checking: */
+	char *pipelines_text;
+	char *ttl_text;
+	char *timeout_text;
+	int show_help;
+	int show_version;
+	char *positional[3];
+	int n_positional;
+};
+
+/* Parses @args (and the environment) into @opts and @cmdline, and leaves
+ * in @args what fuse_session_new() should see. Returns 0 to go on
+ * mounting, 1 when the output asked for (help, version) has been printed,
+ * -1 after printing a one-line error to stderr. */
+int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
+		      struct fuse_cmdline_opts *cmdline);
+void pfs_options_free(struct pfs_options *opts);
+
+#endif
