@@ -1,0 +1,248 @@
+/* Unit tests for model.c: status JSON -> tree of directories and files. */
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "model.h"
+
+static struct pfs_build *parse_ok(const char *json)
+{
+	struct pfs_build *build = NULL;
+	char err[256] = "";
+	int res = pfs_model_parse(json, strlen(json), &build, err, sizeof(err));
+
+	if (res != 0)
+		g_error("parse failed: %s", err);
+	return build;
+}
+
+static int parse_error(const char *json, size_t len, char *err, size_t size)
+{
+	struct pfs_build *build = NULL;
+	int res = pfs_model_parse(json, len, &build, err, size);
+
+	g_assert_null(build);
+	return res;
+}
+
+/* The content of the file at @path, as a C string (for comparison). */
+static char *content_at(struct pfs_build *build, const char *path)
+{
+	uint32_t node = pfs_build_walk(build, path);
+	const char *content;
+	size_t len;
+
+	if (node == PFS_NODE_NONE)
+		g_error("no node at %s", path);
+	g_assert_false(build->nodes[node].is_dir);
+	content = pfs_build_node_content(build, node, &len);
+	return g_strndup(content, len);
+}
+
+#define assert_content(build, path, expected) do { \
+	char *got_ = content_at(build, path); \
+	g_assert_cmpstr(got_, ==, expected); \
+	g_free(got_); \
+} while (0)
+
+static char *children_of(struct pfs_build *build, const char *path)
+{
+	uint32_t dir = pfs_build_walk(build, path);
+	GString *names = g_string_new(NULL);
+	uint32_t child;
+
+	g_assert_cmpuint(dir, !=, PFS_NODE_NONE);
+	for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
+	     child = build->nodes[child].next_sibling)
+		g_string_append_printf(names, "%s%s", names->len ? "|" : "",
+				       pfs_build_node_name(build, child));
+	return g_string_free(names, FALSE);
+}
+
+#define assert_children(build, path, expected) do { \
+	char *got_ = children_of(build, path); \
+	g_assert_cmpstr(got_, ==, expected); \
+	g_free(got_); \
+} while (0)
+
+static void test_seed_example_becomes_a_tree(void)
+{
+	const char *path = g_getenv("PFS_SEED_EXAMPLE");
+	struct pfs_build *build;
+	char *body;
+	size_t len;
+
+	g_assert_nonnull(path);
+	g_assert_true(g_file_get_contents(path, &body, &len, NULL));
+	build = parse_ok(body);
+	assert_content(build, "pipeline_name", "pipeline-1185523_Cx2Ur\n");
+	assert_content(build, "start_time", "2022-04-01 19:44:16\n");
+	assert_content(build, "executor", "");
+	assert_content(build, "status", "");
+	assert_content(build, "parameters/seviceName", "pipeline-23\n");
+	assert_content(build, "parameters/codeBranch", "master\n");
+	assert_content(build, "stages/构建/id", "state_4\n");
+	assert_content(build, "stages/构建/error_msg", "");
+	assert_content(build, "stages/构建/tasks/人工审核/type", "task\n");
+	/* the seed misspells this key as end_time\": the field is missing */
+	assert_content(build, "stages/构建/tasks/人工审核/end_time", "");
+	assert_content(build, "status.json", body);
+	g_assert_null(build->build_id);
+	g_assert_false(build->completed);
+	assert_children(build, "", "status|outcome|pipeline_id|pipeline_name|"
+			"executor|build_id|start_time|end_time|elapsed_time|"
+			"detail_url|parameters|status.json|stages");
+	pfs_build_unref(build);
+	g_free(body);
+}
+
+static void test_completed_build_knows_its_id(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"build_id\":\"23\",\"status\":\"completed\",\"outcome\":\"error\"}");
+
+	g_assert_true(build->completed);
+	g_assert_cmpstr(build->build_id, ==, "23");
+	assert_children(build, "stages", "");
+	assert_children(build, "parameters", "");
+	pfs_build_unref(build);
+	build = parse_ok("{\"build_id\":24,\"status\":\"running\"}");
+	g_assert_false(build->completed);
+	g_assert_cmpstr(build->build_id, ==, "24");
+	pfs_build_unref(build);
+	build = parse_ok("{\"build_id\":\"../etc\"}");
+	g_assert_null(build->build_id);
+	pfs_build_unref(build);
+}
+
+static void test_wrong_scalar_types_show_as_json_text(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"status\":42,\"outcome\":true,\"executor\":{\"a\":[1,\"x/y\"]},"
+		"\"elapsed_time\":1.5,\"pipeline_name\":\"\"}");
+
+	assert_content(build, "status", "42\n");
+	assert_content(build, "outcome", "true\n");
+	assert_content(build, "executor", "{\"a\":[1,\"x/y\"]}\n");
+	assert_content(build, "elapsed_time", "1.5\n");
+	assert_content(build, "pipeline_name", "\n");
+	g_assert_false(build->completed);
+	pfs_build_unref(build);
+}
+
+static void test_wrong_structure_is_an_error(void)
+{
+	static const char *const bodies[] = {
+		"{\"states\":\"x\"}",
+		"{\"states\":[1]}",
+		"{\"parameters\":7}",
+		"{\"states\":[{\"name\":\"a\",\"children\":{}}]}",
+		"{\"states\":[{\"name\":\"a\",\"children\":[null]}]}",
+		NULL
+	};
+	const char *const *body;
+	char err[256];
+
+	for (body = bodies; *body; body++) {
+		g_assert_cmpint(parse_error(*body, strlen(*body), err, sizeof(err)),
+				==, -EPROTO);
+		g_assert_cmpstr(err, !=, "");
+	}
+}
+
+static void test_garbage_and_truncated_bodies_are_errors(void)
+{
+	static const char *const bodies[] = {
+		"", "garbage", "<html>502 Bad Gateway</html>", "{\"status\":\"comp",
+		"[]", "\"completed\"", "null", "{} trailing", NULL
+	};
+	const char *const *body;
+	char err[256];
+
+	for (body = bodies; *body; body++)
+		g_assert_cmpint(parse_error(*body, strlen(*body), err, sizeof(err)),
+				==, -EPROTO);
+	g_assert_cmpint(parse_error("{}\0{}", 5, err, sizeof(err)), ==, -EPROTO);
+}
+
+static void test_hostile_and_duplicate_names_are_made_safe(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"states\":["
+		"{\"id\":\"s1\",\"name\":\"a/b\",\"children\":[]},"
+		"{\"id\":\"s2\",\"name\":\"..\",\"children\":[]},"
+		"{\"id\":\"s3\",\"name\":\"a/b\",\"children\":[]},"
+		"{\"id\":\"s4\",\"name\":\"\\u001b[2Jx\\n\",\"children\":[]},"
+		"{\"id\":\"s5\",\"children\":[]},"
+		"{\"name\":7,\"children\":["
+		"  {\"id\":\"t\",\"name\":\"same\"},{\"id\":\"t2\",\"name\":\"same\"}]}"
+		"]}");
+
+	assert_children(build, "stages", "a_b|s2|a_b~2|_[2Jx_|s5|7");
+	assert_children(build, "stages/7/tasks", "same|same~2");
+	assert_content(build, "stages/7/tasks/same~2/id", "t2\n");
+	assert_content(build, "stages/7/name", "7\n");
+	pfs_build_unref(build);
+}
+
+static void test_nested_children_of_a_task_get_their_own_tasks(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"states\":[{\"name\":\"s\",\"children\":["
+		"{\"name\":\"t\",\"children\":[{\"name\":\"sub\",\"status\":\"running\"}]},"
+		"{\"name\":\"u\",\"children\":[]}]}]}");
+
+	assert_content(build, "stages/s/tasks/t/tasks/sub/status", "running\n");
+	g_assert_cmpuint(pfs_build_walk(build, "stages/s/tasks/u/tasks"), ==,
+			 PFS_NODE_NONE);
+	pfs_build_unref(build);
+}
+
+static void test_parameters_with_odd_names(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"parameters\":[{\"name\":\"branch\",\"value\":\"main\"},"
+		"{\"name\":\"\",\"value\":\"x\"},{\"value\":null},"
+		"{\"name\":\"branch\",\"value\":3}]}");
+
+	assert_children(build, "parameters",
+			"branch|parameter-2|parameter-3|branch~2");
+	assert_content(build, "parameters/parameter-3", "");
+	assert_content(build, "parameters/branch~2", "3\n");
+	pfs_build_unref(build);
+}
+
+static void test_walk_refuses_missing_paths(void)
+{
+	struct pfs_build *build = parse_ok("{\"status\":\"running\"}");
+
+	g_assert_cmpuint(pfs_build_walk(build, ""), ==, PFS_NODE_ROOT);
+	g_assert_cmpuint(pfs_build_walk(build, "nope"), ==, PFS_NODE_NONE);
+	g_assert_cmpuint(pfs_build_walk(build, "status/x"), ==, PFS_NODE_NONE);
+	g_assert_cmpuint(pfs_build_size(build), >, 0);
+	pfs_build_unref(build);
+}
+
+int main(int argc, char *argv[])
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/model/seed_example_becomes_a_tree",
+			test_seed_example_becomes_a_tree);
+	g_test_add_func("/model/completed_build_knows_its_id",
+			test_completed_build_knows_its_id);
+	g_test_add_func("/model/wrong_scalar_types_show_as_json_text",
+			test_wrong_scalar_types_show_as_json_text);
+	g_test_add_func("/model/wrong_structure_is_an_error",
+			test_wrong_structure_is_an_error);
+	g_test_add_func("/model/garbage_and_truncated_bodies_are_errors",
+			test_garbage_and_truncated_bodies_are_errors);
+	g_test_add_func("/model/hostile_and_duplicate_names_are_made_safe",
+			test_hostile_and_duplicate_names_are_made_safe);
+	g_test_add_func("/model/nested_children_of_a_task_get_their_own_tasks",
+			test_nested_children_of_a_task_get_their_own_tasks);
+	g_test_add_func("/model/parameters_with_odd_names",
+			test_parameters_with_odd_names);
+	g_test_add_func("/model/walk_refuses_missing_paths",
+			test_walk_refuses_missing_paths);
+	return g_test_run();
+}
