@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Zero to a mounted demo: installs what is missing, builds, starts the API
+# simulator with the demo scenario, mounts it and shows cat and grep on it.
+# Usage: contrib/demo.sh [MOUNTPOINT]   (default: ./demo-mnt)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+source "$top/contrib/ensure-deps.sh"
+
+mnt=${1:-$top/demo-mnt}
+port=${PIPELINEFS_DEMO_PORT:-8099}
+state=$top/build/demo
+ensure_deps
+echo "==> building"
+build_pipelinefs build
+
+mkdir -p "$state" "$mnt"
+if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
+if [ -f "$state/sim.pid" ]; then kill "$(cat "$state/sim.pid")" 2>/dev/null || true; fi
+echo "==> starting the API simulator on 127.0.0.1:$port"
+echo demo-token > "$state/token"
+"$top/contrib/pipelinefs-sim" --port "$port" --token demo-token --quiet \
+  > "$state/sim.log" 2>&1 &
+echo $! > "$state/sim.pid"
+for _ in $(seq 50); do grep -q listening "$state/sim.log" && break; sleep 0.1; done
+
+echo "==> mounting on $mnt"
+"$top/build/src/pipelinefs" "http://127.0.0.1:$port" "$mnt" \
+  -o token_file="$state/token" \
+  -o pipelines=8025ba36a87a4dd5af496708c2961817:c41e7b0f95d24a6e8b3f2a1d07e9c5b8:5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3:75c562a081574ff28224fb2c123a0643
+
+show() { echo; echo "\$ $*"; "$@" || true; }
+cd "$mnt"
+show ls
+show ls -l 8025ba36a87a4dd5af496708c2961817/
+show cat 8025ba36a87a4dd5af496708c2961817/latest/status 8025ba36a87a4dd5af496708c2961817/latest/outcome
+show ls 8025ba36a87a4dd5af496708c2961817/latest/stages/
+show grep -r . --include=error_msg .
+show cat c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/status
+cat <<EOT
+
+The demo is mounted on $mnt. Try:
+  watch cat $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/stages/*/status
+  grep -r . $mnt/*/latest/stages/*/tasks/*/error_msg
+When done, unmount and stop the simulator:
+  fusermount3 -u $mnt && kill \$(cat $state/sim.pid)
+EOT

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pipelinefs needs to build, test and demo,
+# when any is missing. Sourced by demo.sh and test.sh; safe to run alone.
+set -euo pipefail
+
+PIPELINEFS_PACKAGES=(
+  build-essential meson ninja-build pkg-config
+  libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev libglib2.0-dev
+  python3 python3-pytest curl jq
+)
+
+ensure_deps() {
+  local missing=() pkg
+  for pkg in "${PIPELINEFS_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# build_pipelinefs BUILDDIR [meson options...]: configure once, then build.
+build_pipelinefs() {
+  local builddir=$1; shift
+  local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  if [ ! -f "$top/$builddir/build.ninja" ]; then
+    meson setup "$top/$builddir" "$top" "$@" >/dev/null
+  fi
+  ninja -C "$top/$builddir" >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  ensure_deps
+fi
