@@ -1,0 +1,599 @@
+"""Shared pytest fixtures: the API simulator and pipelinefs mounts.
+
+Modelled on libfuse's and sshfs's test/util.py: a mount is only "up" once the
+kernel shows it, a daemon that dies during start-up fails the test with its
+log, and unmounting must end in a clean exit 0, because users see a non-zero
+exit (or a daemon that lingers) as a crash.
+
+Environment:
+  PIPELINEFS_SIM  simulator script (default: contrib/pipelinefs-sim)
+  PIPELINEFS_BIN  daemon binary    (default: build/src/pipelinefs)
+"""
+
+import itertools
+import json
+import os
+import pathlib
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SIM = os.environ.get("PIPELINEFS_SIM", str(REPO / "contrib" / "pipelinefs-sim"))
+BIN = os.environ.get("PIPELINEFS_BIN", str(REPO / "build" / "src" / "pipelinefs"))
+
+TEST_TOKEN = "test-token"
+STARTUP_TIMEOUT = 10.0
+EXIT_TIMEOUT = 10.0
+POLL_INTERVAL = 0.05
+LISTENING_LINE = re.compile(r"pipelinefs-sim: listening on (http://127\.0\.0\.1:(\d+))")
+
+# Sentinel for "do not filter on this" (None is a meaningful build_id filter).
+ANY = object()
+
+# Every process and file a test creates gets its own number, so several
+# simulators and mounts can share one tmp_path.
+_serial = itertools.count(1)
+
+
+def wait_until(predicate, timeout=10.0, interval=POLL_INTERVAL, message="condition"):
+    """Poll predicate until it returns something truthy; fail after timeout.
+
+    Tests of caches and `watch`-like behaviour must wait for change rather than
+    sleep a fixed time, or they are slow when they pass and flaky when loaded.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# The default test scenario
+
+PIPELINE_SUCCESS = "5d0c1f2e3a4b4c6d8e9f0a1b2c3d4e5f"
+PIPELINE_ERROR = "9f8e7d6c5b4a49382716a5b4c3d2e1f0"
+PIPELINE_RUNNING = "3c5e7a9b1d2f44608a2c4e6f8b0d1e3a"
+PIPELINE_NULLS = "00a1b2c3d4e5f60718293a4b5c6d7e8f"
+TEST_PIPELINES = (PIPELINE_SUCCESS, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_NULLS)
+
+FAILED_TASK_ERROR_CODE = "DEVPIPE.00011500"
+FAILED_TASK_ERROR_MSG = "npm test exited with code 1: 3 failing"
+
+
+def _node(kind, node_id, name, start=None, end=None, elapsed="0", status="completed",
+          outcome="success", error_code=None, error_msg=None, children=()):
+    """A stage or task with every field the API documents."""
+    return {"id": node_id, "name": name, "type": kind, "start_time": start, "end_time": end,
+            "elapsed_time": elapsed, "status": status, "outcome": outcome,
+            "error_code": error_code, "error_msg": error_msg, "children": list(children),
+            "detail_url": f"https://example.com/{node_id}"}
+
+
+def _run(pipeline_id, name, build_id, states, status="completed", outcome="success",
+         start="2026-11-28 09:00:00", end="2026-11-28 09:05:00", elapsed="300000",
+         executor="zhangsan", parameters=()):
+    """A whole status response object."""
+    return {"pipeline_id": pipeline_id, "pipeline_name": name, "executor": executor,
+            "build_id": build_id, "start_time": start, "end_time": end,
+            "elapsed_time": elapsed, "status": status, "outcome": outcome,
+            "detail_url": f"https://example.com/{pipeline_id}/{build_id}",
+            "parameters": list(parameters), "states": list(states)}
+
+
+def _success_pipeline():
+    """Two completed, successful builds (6 and 7, latest 7) with parameters."""
+    def build(build_id, start, end):
+        states = [
+            _node("stage", "state_1", "构建", start, end, "120000", children=[
+                _node("task", "Task_1", "编译", start, end, "80000"),
+                _node("task", "Task_2", "打包镜像", start, end, "40000")]),
+            _node("stage", "state_2", "部署", start, end, "60000", children=[
+                _node("task", "Task_3", "部署到测试环境", start, end, "60000")]),
+        ]
+        return {"body": _run(PIPELINE_SUCCESS, "后端服务-backend", build_id, states,
+                             start=start, end=end, parameters=[
+                                 {"name": "codeBranch", "value": "master"},
+                                 {"name": "发布版本", "value": "1.4.2"}])}
+    return {"latest": "7", "builds": {
+        "6": build("6", "2026-11-27 17:00:00", "2026-11-27 17:03:00"),
+        "7": build("7", "2026-11-28 09:00:00", "2026-11-28 09:03:00")}}
+
+
+def _error_pipeline():
+    """One completed build (12) whose unit-tests task failed."""
+    start, end = "2026-11-28 09:12:03", "2026-11-28 09:17:15"
+    states = [
+        _node("stage", "state_1", "构建", start, end, "190000", children=[
+            _node("task", "Task_1", "npm ci", start, end, "190000")]),
+        _node("stage", "state_2", "测试", start, end, "122000", outcome="error",
+              error_code=FAILED_TASK_ERROR_CODE, error_msg="任务 unit-tests 执行失败",
+              children=[
+                  _node("task", "Task_2", "lint", start, end, "21000"),
+                  _node("task", "Task_3", "unit-tests", start, end, "101000", outcome="error",
+                        error_code=FAILED_TASK_ERROR_CODE, error_msg=FAILED_TASK_ERROR_MSG)]),
+    ]
+    return {"builds": {"12": {"body": _run(PIPELINE_ERROR, "frontend-ci", "12", states,
+                                           outcome="error", start=start, end=end,
+                                           elapsed="312000", executor="lisi")}}}
+
+
+def _running_pipeline():
+    """Build 3: running at t=0, awaiting review (verifying) at 30 s, success at 60 s."""
+    start = "2026-11-28 10:00:00"
+    states = [
+        _node("stage", "state_1", "构建", start, None, "0", "running", None, children=[
+            _node("task", "Task_1", "编译", start, None, "0", "running", None)]),
+        _node("stage", "state_2", "人工审核", None, None, "0", "waiting", None, children=[
+            _node("task", "Task_2", "人工审核", None, None, "0", "waiting", None)]),
+    ]
+    body = _run(PIPELINE_RUNNING, "集成流水线", "3", states, status="running", outcome=None,
+                start=start, end=None, elapsed="0")
+    timeline = [
+        {"at": 30, "set": {
+            "states.0.status": "completed", "states.0.outcome": "success",
+            "states.0.end_time": "2026-11-28 10:00:30",
+            "states.0.children.0.status": "completed", "states.0.children.0.outcome": "success",
+            "states.1.status": "verifying", "states.1.children.0.status": "verifying"}},
+        {"at": 60, "set": {
+            "states.1.status": "completed", "states.1.outcome": "success",
+            "states.1.children.0.status": "completed", "states.1.children.0.outcome": "success",
+            "status": "completed", "outcome": "success",
+            "end_time": "2026-11-28 10:01:00", "elapsed_time": "60000"}},
+    ]
+    return {"builds": {"3": {"body": body, "timeline": timeline}}}
+
+
+def _nulls_pipeline():
+    """Build 1: nulls almost everywhere, like the API document's own example."""
+    task = {"id": "Task_1", "name": None, "type": "task", "status": None, "outcome": None,
+            "start_time": None, 'end_time"': None, "elapsed_time": None, "error_code": None,
+            "error_msg": None, "children": None, "detail_url": None}
+    stage = {"id": "state_1", "name": "构建", "type": "stage", "status": None, "outcome": None,
+             "children": [task], "start_time": None, "end_time": None, "elapsed_time": None}
+    body = {"executor": None, "status": None, "outcome": None, "pipeline_id": PIPELINE_NULLS,
+            "pipeline_name": "空值流水线", "build_id": None, "start_time": None,
+            "end_time": None, "elapsed_time": None, "detail_url": None, "parameters": None,
+            "states": [stage], "unexpected_extra_field": {"nested": [1, 2, 3]}}
+    return {"builds": {"1": {"body": body}}}
+
+
+def default_test_scenario():
+    """A fresh copy of the small, rich scenario most tests run against.
+
+    PIPELINE_SUCCESS  后端服务-backend: builds 6 and 7 (latest), completed/success,
+                      parameters codeBranch=master and 发布版本=1.4.2.
+    PIPELINE_ERROR    frontend-ci: build 12 completed/error; stage 测试, task
+                      unit-tests with FAILED_TASK_ERROR_CODE / FAILED_TASK_ERROR_MSG.
+    PIPELINE_RUNNING  集成流水线: build 3 running; at 30 s stage 人工审核 verifying;
+                      at 60 s completed/success (use sim.advance()).
+    PIPELINE_NULLS    空值流水线: build 1 with nulls, a "end_time\"" key, a null
+                      task name and children, and an unknown extra field.
+    """
+    return {"token": TEST_TOKEN, "pipelines": {
+        PIPELINE_SUCCESS: _success_pipeline(),
+        PIPELINE_ERROR: _error_pipeline(),
+        PIPELINE_RUNNING: _running_pipeline(),
+        PIPELINE_NULLS: _nulls_pipeline(),
+    }}
+
+
+# --------------------------------------------------------------------------
+# Simulator
+
+
+class Simulator:
+    """A running contrib/pipelinefs-sim and a client for its /_sim control API."""
+
+    def __init__(self, workdir):
+        self.workdir = pathlib.Path(workdir)
+        self.serial = next(_serial)
+        self.proc = None
+        self.url = None
+        self.port = None
+        self.log_path = self.workdir / f"sim-{self.serial}.log"
+
+    def start(self, scenario, token=TEST_TOKEN, token_file=None, latency=None):
+        """Launch on a free port and wait for its "listening" line.
+
+        scenario is a dict (written to a file first) or a path.  A token_file
+        takes precedence over token, because the simulator prefers --token.
+        """
+        command = [sys.executable, SIM, "--port", "0", "--quiet",
+                   "--scenario", str(self._scenario_path(scenario))]
+        if token_file is not None:
+            command += ["--token-file", str(token_file)]
+        elif token is not None:
+            command += ["--token", token]
+        if latency is not None:
+            command += ["--latency", str(latency)]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=log, bufsize=0)
+        self.url, self.port = self._await_listening_line()
+        return self
+
+    def _scenario_path(self, scenario):
+        if isinstance(scenario, dict):
+            path = self.workdir / f"scenario-{self.serial}.json"
+            path.write_text(json.dumps(scenario, ensure_ascii=False, indent=2), encoding="utf-8")
+            return path
+        return pathlib.Path(scenario)
+
+    def _await_listening_line(self):
+        """Read stdout until the first full line; fail with the log if it never comes."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        output = b""
+        while b"\n" not in output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail_start("no listening line within %g s" % STARTUP_TIMEOUT)
+            readable, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if readable:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    self._fail_start("exited with status %s" % self.proc.wait())
+                output += chunk
+        line = output.split(b"\n", 1)[0].decode("utf-8", "replace")
+        match = LISTENING_LINE.fullmatch(line)
+        if not match:
+            self._fail_start(f"unexpected first line {line!r}")
+        return match.group(1), int(match.group(2))
+
+    def _fail_start(self, reason):
+        self.stop()
+        pytest.fail(f"pipelinefs-sim did not start: {reason}\n--- log ---\n{self.log()}")
+
+    def log(self):
+        """The simulator's stderr so far."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 5 s; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+    # Control API -----------------------------------------------------------
+
+    def control(self, method, path, payload=None):
+        """Call /_sim/...; any non-2xx answer fails the test with the simulator's reason."""
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path} -> {error.code}: "
+                                 f"{error.read().decode('utf-8', 'replace')}") from None
+
+    def health(self):
+        return self.control("GET", "/_sim/health")
+
+    def requests(self):
+        """API requests seen, oldest first (see the simulator's docstring)."""
+        return self.control("GET", "/_sim/requests")
+
+    def clear_requests(self):
+        self.control("DELETE", "/_sim/requests")
+
+    def api_requests(self, pipeline_id=None, build_id=ANY):
+        """requests() filtered: pipeline_id None = any; build_id None = only calls without one."""
+        return [entry for entry in self.requests()
+                if (pipeline_id is None or entry["pipeline_id"] == pipeline_id)
+                and (build_id is ANY or entry["build_id"] == build_id)]
+
+    def fault(self, **spec):
+        """Inject a fault (kind=..., pipeline_id=, build_id=, count=, status=, body=, headers=)."""
+        return self.control("POST", "/_sim/faults", spec)["id"]
+
+    def clear_faults(self):
+        """Remove all faults; requests held by a "hang" fault are then closed."""
+        self.control("DELETE", "/_sim/faults")
+
+    def latency(self, pipeline_id, seconds):
+        self.control("POST", "/_sim/latency", {"pipeline_id": pipeline_id, "seconds": seconds})
+
+    def advance(self, seconds):
+        """Move the scenario clock forward; returns the new time."""
+        return self.control("POST", "/_sim/advance", {"seconds": seconds})["now"]
+
+    def set_token(self, token):
+        self.control("PUT", "/_sim/token", {"token": token})
+
+    def set_scenario(self, scenario):
+        self.control("POST", "/_sim/scenario", scenario)
+
+
+@pytest.fixture
+def sim_factory(tmp_path):
+    """sim_factory(scenario=None, token=..., token_file=None, latency=None) -> started Simulator.
+
+    scenario None means default_test_scenario().  All are stopped at teardown.
+    """
+    simulators = []
+
+    def start(scenario=None, **kwargs):
+        simulator = Simulator(tmp_path)
+        simulators.append(simulator)
+        return simulator.start(default_test_scenario() if scenario is None else scenario,
+                               **kwargs)
+
+    yield start
+    for simulator in simulators:
+        simulator.stop()
+
+
+@pytest.fixture
+def scenario():
+    """The scenario `sim` serves; override this fixture in a test module to change it."""
+    return default_test_scenario()
+
+
+@pytest.fixture
+def sim(sim_factory, scenario):
+    """A Simulator serving `scenario`, accepting TEST_TOKEN."""
+    return sim_factory(scenario)
+
+
+# --------------------------------------------------------------------------
+# Mounts
+
+
+def fuse_unavailable_reason():
+    """Why FUSE mounts cannot work here, or None if they can."""
+    if not os.path.exists("/dev/fuse"):
+        return "/dev/fuse does not exist"
+    if shutil.which("fusermount3") is None:
+        return "fusermount3 is not installed"
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+    except OSError as error:
+        return f"cannot open /dev/fuse: {error.strerror}"
+    return None
+
+
+def require_fuse():
+    """Skip when FUSE is missing; fail (not skip) when only the daemon binary is missing."""
+    reason = fuse_unavailable_reason()
+    if reason:
+        pytest.skip(f"FUSE not available: {reason}")
+    if not os.access(BIN, os.X_OK):
+        pytest.fail(f"pipelinefs binary not found at {BIN}: build it "
+                    f"(meson setup build && meson compile -C build) or set PIPELINEFS_BIN")
+
+
+def in_mount_table(path):
+    """True if path is a mount point per /proc/self/mounts.
+
+    Unlike os.path.ismount this does not stat the mount, so it neither hangs
+    on a stuck daemon nor misses a dead one ("Transport endpoint is not
+    connected").
+    """
+    target = os.path.realpath(path)
+    with open("/proc/self/mounts", encoding="utf-8") as table:
+        for line in table:
+            fields = line.split()
+            mounted_on = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+            if mounted_on == target:
+                return True
+    return False
+
+
+def format_mount_options(options):
+    """{"a": 1, "ro": True, "x": None} or ["a=1", "ro"] -> "a=1,ro"."""
+    if isinstance(options, dict):
+        parts = [name if value is True else f"{name}={value}"
+                 for name, value in options.items() if value is not None and value is not False]
+    else:
+        parts = [str(option) for option in options]
+    return ",".join(parts)
+
+
+class Mount:
+    """A pipelinefs daemon run in the foreground (-f) on a mountpoint."""
+
+    def __init__(self, workdir):
+        self.workdir = pathlib.Path(workdir)
+        self.serial = next(_serial)
+        self.proc = None
+        self.mountpoint = None
+        self.token_file = None
+        self.log_path = self.workdir / f"pipelinefs-{self.serial}.log"
+
+    def start(self, sim_url, mountpoint, options=None, token=TEST_TOKEN, token_file=None,
+              env=None, extra_args=None, wait=True):
+        """Run BIN -f -o endpoint=URL,token_file=FILE,<options> [extra_args] MOUNTPOINT.
+
+        Unless token_file is given, token (if not None) is written to a 0600
+        file in the workdir and passed as token_file.  options may be a dict or
+        a list and is appended after endpoint/token_file (a dict may override
+        them).  With wait=False, returns right after launching, for tests that
+        expect the daemon to refuse to start (see wait_exit()).
+        """
+        self.mountpoint = pathlib.Path(mountpoint)
+        self.mountpoint.mkdir(parents=True, exist_ok=True)
+        if token_file is None and token is not None:
+            token_file = self._write_token(token)
+        self.token_file = token_file
+        all_options = {"endpoint": sim_url}
+        if token_file is not None:
+            all_options["token_file"] = str(token_file)
+        if isinstance(options, dict):
+            all_options.update(options)
+            option_string = format_mount_options(all_options)
+        else:
+            option_string = ",".join(filter(None, [format_mount_options(all_options),
+                                                   format_mount_options(options or [])]))
+        command = [BIN, "-f", "-o", option_string, *(extra_args or []), str(self.mountpoint)]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT,
+                                         env={**os.environ, **(env or {})})
+        if wait:
+            self.wait_for_mount()
+        return self
+
+    def _write_token(self, token):
+        """Write a 0600 token file: tmp_path/"token" for a test's first mount, else token-N.
+
+        Tests rotate the token by rewriting mount.token_file.
+        """
+        path = self.workdir / "token"
+        if path.exists():
+            path = self.workdir / f"token-{self.serial}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(token + "\n")
+        return path
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        """The daemon's stdout and stderr so far."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def wait_for_mount(self, timeout=STARTUP_TIMEOUT):
+        """Poll os.path.ismount until the mount is up; fail with the log if the daemon exits."""
+        deadline = time.monotonic() + timeout
+        while not os.path.ismount(self.mountpoint):
+            if self.proc.poll() is not None:
+                self._fail(f"pipelinefs exited with status {self.proc.returncode} before mounting")
+            if time.monotonic() >= deadline:
+                self._fail(f"{self.mountpoint} not mounted after {timeout} s")
+            time.sleep(POLL_INTERVAL)
+
+    def wait_exit(self, timeout=EXIT_TIMEOUT):
+        """Wait for the daemon to exit on its own; returns its status (fails on timeout)."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._fail(f"pipelinefs still running after {timeout} s")
+
+    @property
+    def active(self):
+        """Still running, or still in the mount table (possibly dead)?"""
+        return self.proc is not None and (self.proc.poll() is None
+                                          or in_mount_table(self.mountpoint))
+
+    def umount(self):
+        """fusermount3 -u (retrying while busy), then demand a clean exit 0 and no mount."""
+        self._fusermount_unmount()
+        self._expect_clean_exit("after fusermount3 -u")
+
+    def terminate(self, sig=signal.SIGTERM):
+        """Send sig; the daemon must unmount itself and exit 0."""
+        self.proc.send_signal(sig)
+        self._expect_clean_exit(f"after {signal.Signals(sig).name}")
+
+    def _fusermount_unmount(self, attempts=20):
+        for _ in range(attempts):
+            result = subprocess.run(["fusermount3", "-u", str(self.mountpoint)],
+                                    capture_output=True, text=True)
+            if result.returncode == 0:
+                return
+            if "busy" not in result.stderr.lower():
+                self._fail(f"fusermount3 -u failed: {result.stderr.strip()}")
+            time.sleep(0.1)
+        self._fail(f"fusermount3 -u: still busy after {attempts} attempts")
+
+    def _expect_clean_exit(self, when):
+        try:
+            status = self.proc.wait(EXIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._fail(f"pipelinefs did not exit within {EXIT_TIMEOUT} s {when}")
+        if status != 0:
+            self._fail(f"pipelinefs exited with status {status} {when}")
+        if in_mount_table(self.mountpoint):
+            self._fail(f"{self.mountpoint} still mounted {when}")
+
+    def _fail(self, message):
+        """Clean up first, so a failing test never leaves a mount behind, then fail."""
+        self.force_cleanup()
+        pytest.fail(f"{message}\n--- pipelinefs log ({self.log_path}) ---\n{self.log()}")
+
+    def force_cleanup(self):
+        """Kill the daemon and lazily unmount; for failure paths only."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.mountpoint is not None and in_mount_table(self.mountpoint):
+            subprocess.run(["fusermount3", "-u", "-z", str(self.mountpoint)],
+                           capture_output=True)
+
+
+@pytest.fixture
+def mount_factory(tmp_path):
+    """mount_factory(sim_url, mountpoint, options=None, **kwargs) -> started Mount.
+
+    kwargs as Mount.start (token, token_file, env, extra_args, wait).  Skips
+    the test when FUSE is unavailable.  Mounts still active at teardown are
+    unmounted, and each must exit 0.
+    """
+    require_fuse()
+    mounts = []
+
+    def start(sim_url, mountpoint, options=None, **kwargs):
+        mount = Mount(tmp_path)
+        mounts.append(mount)
+        return mount.start(sim_url, mountpoint, options, **kwargs)
+
+    yield start
+    problems = []
+    for mount in mounts:
+        try:
+            if mount.active:
+                mount.umount()
+        except (AssertionError, pytest.fail.Exception) as error:
+            problems.append(str(error))
+        finally:
+            mount.force_cleanup()
+    if problems:
+        pytest.fail("\n\n".join(problems))
+
+
+@pytest.fixture
+def mount_options():
+    """Mount options for `mount`/`mnt`; override in a test module to change them."""
+    return {}
+
+
+@pytest.fixture
+def mount(sim, mount_factory, mount_options, tmp_path):
+    """A Mount of pipelinefs against `sim` on tmp_path/"mnt"."""
+    return mount_factory(sim.url, tmp_path / "mnt", mount_options)
+
+
+@pytest.fixture
+def mnt(mount):
+    """The mountpoint (pathlib.Path) of `mount`; unmounted at teardown, exit 0 demanded."""
+    return pathlib.Path(mount.mountpoint)

@@ -1,0 +1,539 @@
+"""The API simulator on its own, over HTTP: no daemon, no FUSE needed.
+
+The daemon's tests trust the simulator to behave like the real service and to
+misbehave exactly as told, so both are pinned down here.
+"""
+
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
+                      PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, SIM,
+                      TEST_TOKEN, default_test_scenario, wait_until)
+
+SCENARIOS = REPO / "contrib" / "scenarios"
+DEMO_SCENARIO = SCENARIOS / "demo.json"
+SEED_EXAMPLE = SCENARIOS / "seed-example.json"
+SEED_DOCUMENT = REPO.parent / "shared" / "seed" / "pipeline-status-api.zh.txt"
+SEED_PIPELINE = "75c562a081574ff28224fb2c123a0643"
+UNKNOWN_PIPELINE = "ffffffffffffffffffffffffffffffff"
+
+NODE_FIELDS = {"id", "name", "type", "start_time", "end_time", "elapsed_time", "status",
+               "outcome", "error_code", "error_msg", "children", "detail_url"}
+
+
+def status_path(pipeline_id, build_id=None):
+    path = f"/v3/pipelines/{pipeline_id}/status"
+    return path if build_id is None else f"{path}?build_id={build_id}"
+
+
+def get(sim, path, token=TEST_TOKEN, timeout=5):
+    """GET path; (status, headers, body bytes) whatever the HTTP status."""
+    headers = {} if token is None else {"X-Auth-Token": token}
+    request = urllib.request.Request(sim.url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def get_json(sim, path, token=TEST_TOKEN):
+    status, _, body = get(sim, path, token)
+    return status, json.loads(body)
+
+
+def raw_get(sim, path, token=TEST_TOKEN, timeout=5):
+    """GET with http.client, for tests about connections rather than content."""
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=timeout)
+    connection.request("GET", path, headers={"X-Auth-Token": token})
+    return connection, connection.getresponse()
+
+
+def request_in_background(sim, path, timeout=5):
+    """Start a GET in a thread; outcome["result"] becomes "answered" or the error's name."""
+    outcome = {}
+
+    def run():
+        try:
+            raw_get(sim, path, timeout=timeout)[1].read()
+            outcome["result"] = "answered"
+        except (OSError, http.client.HTTPException) as error:
+            outcome["result"] = type(error).__name__
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def extract_seed_example(document_bytes):
+    """The example response in the API document: from "{" to "}" after 响应示例."""
+    start = document_bytes.index(b"\n{\n", document_bytes.index("响应示例".encode())) + 1
+    end = document_bytes.index(b"\n}\n", start) + 2
+    return document_bytes[start:end]
+
+
+def all_nodes(document):
+    for stage in document["states"]:
+        yield stage
+        yield from stage["children"]
+
+
+# --------------------------------------------------------------------------
+# Authentication and errors
+
+
+def test_missing_token_gets_401_with_error_body(sim):
+    status, headers, body = get(sim, status_path(PIPELINE_SUCCESS), token=None)
+    assert status == 401
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {
+        "error_code": "APIG.0301",
+        "error_msg": "Incorrect IAM authentication information: verify aksk signature fail"}
+
+
+def test_wrong_token_gets_401_with_error_body(sim):
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS), token="not-the-token")
+    assert status == 401
+    assert body["error_code"] == "APIG.0301"
+
+
+def test_unknown_pipeline_gets_404_pipeline_not_found(sim):
+    status, body = get_json(sim, status_path(UNKNOWN_PIPELINE))
+    assert status == 404
+    assert body == {"error_code": "DEVPIPE.00011401", "error_msg": "pipeline not found"}
+
+
+def test_unknown_build_of_a_known_pipeline_gets_400_build_not_found(sim):
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS, "999"))
+    assert status == 400
+    assert body == {"error_code": "DEVPIPE.00011104", "error_msg": "build not found"}
+
+
+def test_unknown_path_gets_404_with_the_same_error_shape(sim):
+    status, body = get_json(sim, "/v3/nothing/here")
+    assert status == 404
+    assert set(body) == {"error_code", "error_msg"}
+
+
+def test_other_methods_on_the_api_path_are_not_an_api(sim):
+    request = urllib.request.Request(sim.url + status_path(PIPELINE_SUCCESS), data=b"{}",
+                                     method="POST", headers={"X-Auth-Token": TEST_TOKEN})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 404
+    assert json.loads(error.value.read())["error_code"] == "APIG.0101"
+
+
+# --------------------------------------------------------------------------
+# Builds
+
+
+def test_without_build_id_the_latest_build_is_served(sim):
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS))
+    assert status == 200
+    assert body["build_id"] == "7"
+
+
+def test_empty_build_id_also_means_the_latest_build(sim):
+    _, body = get_json(sim, status_path(PIPELINE_SUCCESS) + "?build_id=")
+    assert body["build_id"] == "7"
+
+
+def test_a_named_build_is_served(sim):
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS, "6"))
+    assert status == 200
+    assert body["build_id"] == "6"
+    assert body["parameters"] == [{"name": "codeBranch", "value": "master"},
+                                  {"name": "发布版本", "value": "1.4.2"}]
+
+
+def test_chinese_names_travel_as_utf8_not_as_escapes(sim):
+    _, headers, body = get(sim, status_path(PIPELINE_SUCCESS))
+    assert headers["Content-Type"].startswith("application/json")
+    assert "后端服务-backend".encode("utf-8") in body
+    assert b"\\u" not in body
+    assert int(headers["Content-Length"]) == len(body)
+
+
+def test_failed_task_carries_its_error_code_and_message(sim):
+    _, body = get_json(sim, status_path(PIPELINE_ERROR))
+    assert body["outcome"] == "error"
+    failed = [node for node in all_nodes(body) if node["name"] == "unit-tests"]
+    assert failed[0]["error_code"] == FAILED_TASK_ERROR_CODE
+    assert failed[0]["error_msg"] == FAILED_TASK_ERROR_MSG
+
+
+def test_null_fields_are_served_as_null(sim):
+    _, body = get_json(sim, status_path(PIPELINE_NULLS))
+    assert body["build_id"] is None and body["parameters"] is None
+    assert body["states"][0]["children"][0]['end_time"'] is None
+
+
+def test_running_build_progresses_when_the_clock_is_advanced(sim):
+    _, before = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert (before["status"], before["states"][1]["status"]) == ("running", "waiting")
+
+    sim.advance(30)
+    _, review = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert review["states"][0]["outcome"] == "success"
+    assert review["states"][1]["status"] == "verifying"
+
+    sim.advance(30)
+    _, done = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert (done["status"], done["outcome"], done["end_time"]) == (
+        "completed", "success", "2026-11-28 10:01:00")
+
+
+def test_a_finished_build_stays_finished(sim):
+    sim.advance(10_000)
+    _, body = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert (body["status"], body["outcome"]) == ("completed", "success")
+
+
+# --------------------------------------------------------------------------
+# The demo scenario and the API document's example
+
+
+@pytest.fixture
+def demo_sim(sim_factory):
+    return sim_factory(DEMO_SCENARIO)
+
+
+def test_seed_example_is_served_byte_for_byte(demo_sim):
+    status, _, body = get(demo_sim, status_path(SEED_PIPELINE, "2"))
+    assert status == 200
+    assert body == SEED_EXAMPLE.read_bytes()
+    assert body.startswith(b"{\n") and body.endswith(b"\n}")
+    assert b'"end_time\\"" : null' in body
+
+
+@pytest.mark.skipif(not SEED_DOCUMENT.exists(), reason="seed API document not in this checkout")
+def test_stored_seed_example_equals_the_api_documents_example():
+    assert SEED_EXAMPLE.read_bytes() == extract_seed_example(SEED_DOCUMENT.read_bytes())
+
+
+def test_seed_pipelines_latest_build_is_the_seed_example(demo_sim):
+    _, _, body = get(demo_sim, status_path(SEED_PIPELINE))
+    assert body == SEED_EXAMPLE.read_bytes()
+
+
+def test_demo_scenario_has_four_realistic_pipelines(demo_sim):
+    pipelines = json.loads(DEMO_SCENARIO.read_text(encoding="utf-8"))["pipelines"]
+    assert len(pipelines) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{32}", pipeline_id) for pipeline_id in pipelines)
+    demo_sim.advance(10_000)
+    for pipeline_id, pipeline in pipelines.items():
+        if pipeline_id == SEED_PIPELINE:
+            continue
+        for build_id in pipeline["builds"]:
+            status, body = get_json(demo_sim, status_path(pipeline_id, build_id))
+            assert status == 200
+            assert 2 <= len(body["states"]) <= 5
+            assert all(1 <= len(stage["children"]) <= 4 for stage in body["states"])
+            assert all(set(node) == NODE_FIELDS for node in all_nodes(body))
+
+
+def test_demo_running_build_changes_while_watched(demo_sim):
+    pipeline_id = "c41e7b0f95d24a6e8b3f2a1d07e9c5b8"
+    _, start = get_json(demo_sim, status_path(pipeline_id))
+    demo_sim.advance(30)
+    _, middle = get_json(demo_sim, status_path(pipeline_id))
+    demo_sim.advance(60)
+    _, end = get_json(demo_sim, status_path(pipeline_id))
+    assert [start["status"], middle["status"], end["status"]] == ["waiting", "running", "completed"]
+    assert end["outcome"] == "success"
+
+
+# --------------------------------------------------------------------------
+# Batch call
+
+
+def test_batch_call_lists_the_latest_build_of_each_known_pipeline(sim):
+    ids = ",".join([PIPELINE_SUCCESS, UNKNOWN_PIPELINE, PIPELINE_ERROR])
+    status, items = get_json(sim, f"/v3/pipelines/status?pipeline_ids={ids}")
+    assert status == 200
+    assert [item["pipeline_id"] for item in items] == [PIPELINE_SUCCESS, PIPELINE_ERROR]
+    success, error = items
+    assert (success["build_id"], success["result"], success["pipeline_name"]) == (
+        "7", "success", "后端服务-backend")
+    assert error["result"] == "error"
+    assert error["stages"][1] == {"name": "state_2", "display_name": "测试",
+                                  "status": "completed", "result": "error", "order": 2}
+
+
+def test_batch_call_needs_the_token_too(sim):
+    status, _, _ = get(sim, f"/v3/pipelines/status?pipeline_ids={PIPELINE_SUCCESS}", token=None)
+    assert status == 401
+
+
+# --------------------------------------------------------------------------
+# Faults
+
+
+def test_status_fault_answers_with_code_default_body_and_headers_once(sim):
+    sim.fault(kind="status", status=429, headers={"Retry-After": "3"}, count=1)
+    status, headers, body = get(sim, status_path(PIPELINE_SUCCESS))
+    assert (status, headers["Retry-After"]) == (429, "3")
+    assert json.loads(body)["error_code"] == "APIG.0308"
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_status_fault_can_carry_a_custom_body(sim):
+    sim.fault(kind="status", status=503, body="upstream down")
+    assert get(sim, status_path(PIPELINE_SUCCESS))[::2] == (503, b"upstream down")
+
+
+def test_fault_count_limits_it_to_the_next_n_requests(sim):
+    sim.fault(kind="status", status=500, count=2)
+    statuses = [get(sim, status_path(PIPELINE_SUCCESS))[0] for _ in range(3)]
+    assert statuses == [500, 500, 200]
+
+
+def test_fault_applies_only_to_its_pipeline(sim):
+    sim.fault(kind="status", status=500, pipeline_id=PIPELINE_ERROR)
+    assert get(sim, status_path(PIPELINE_ERROR))[0] == 500
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_fault_with_null_build_id_hits_only_calls_without_build_id(sim):
+    sim.fault(kind="status", status=500, pipeline_id=PIPELINE_SUCCESS, build_id=None)
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 500
+    assert get(sim, status_path(PIPELINE_SUCCESS, "7"))[0] == 200
+
+
+def test_fault_with_a_build_id_hits_only_that_build(sim):
+    sim.fault(kind="status", status=500, build_id="6")
+    assert get(sim, status_path(PIPELINE_SUCCESS, "6"))[0] == 500
+    assert get(sim, status_path(PIPELINE_SUCCESS, "7"))[0] == 200
+
+
+def test_one_fault_can_be_removed_by_id(sim):
+    fault_id = sim.fault(kind="status", status=500)
+    sim.control("DELETE", f"/_sim/faults/{fault_id}")
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_garbage_fault_answers_200_with_bytes_that_are_not_json(sim):
+    sim.fault(kind="garbage")
+    status, _, body = get(sim, status_path(PIPELINE_SUCCESS))
+    assert status == 200
+    with pytest.raises(ValueError):
+        json.loads(body)
+
+
+def test_truncate_fault_sends_half_the_body_as_valid_http(sim):
+    _, _, whole = get(sim, status_path(PIPELINE_SUCCESS))
+    sim.fault(kind="truncate", count=1)
+    connection, response = raw_get(sim, status_path(PIPELINE_SUCCESS))
+    body = response.read()
+    assert response.status == 200
+    assert body == whole[:len(whole) // 2]
+    assert int(response.headers["Content-Length"]) == len(body)
+    connection.request("GET", status_path(PIPELINE_SUCCESS), headers={"X-Auth-Token": TEST_TOKEN})
+    assert connection.getresponse().read() == whole  # the connection is still usable
+    connection.close()
+
+
+def test_wrong_types_fault_answers_json_with_mistyped_fields(sim):
+    sim.fault(kind="wrong_types")
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS))
+    assert status == 200
+    assert body["pipeline_id"] == PIPELINE_SUCCESS
+    assert (body["status"], body["parameters"]) == (42, 7)
+    assert body["states"][0]["children"] == {}
+    assert "x" in body["states"]
+
+
+def test_hang_fault_holds_the_request_until_faults_are_cleared(sim):
+    sim.fault(kind="hang")
+    with pytest.raises(socket.timeout):
+        raw_get(sim, status_path(PIPELINE_SUCCESS), timeout=0.3)
+
+    waiting, outcome = request_in_background(sim, status_path(PIPELINE_SUCCESS))
+    wait_until(lambda: len(sim.requests()) == 2, message="the second request to arrive")
+    sim.clear_faults()
+    waiting.join(3)
+    assert outcome["result"] == "RemoteDisconnected"
+    assert [entry["status"] for entry in sim.requests()] == [None, None]
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_a_used_up_hang_fault_still_lets_go_of_its_request_when_cleared(sim):
+    sim.fault(kind="hang", count=1)
+    waiting, outcome = request_in_background(sim, status_path(PIPELINE_SUCCESS))
+    wait_until(lambda: sim.requests(), message="the request to arrive")
+    assert sim.control("GET", "/_sim/faults") == []  # used up, no longer listed
+    sim.clear_faults()
+    waiting.join(3)
+    assert outcome["result"] == "RemoteDisconnected"
+
+
+def test_status_fault_body_may_be_a_json_value(sim):
+    sim.fault(kind="status", status=500, body={"error": {"code": "X", "message": "boom"}})
+    status, body = get_json(sim, status_path(PIPELINE_SUCCESS))
+    assert (status, body) == (500, {"error": {"code": "X", "message": "boom"}})
+
+
+def test_close_fault_drops_the_connection_without_an_answer(sim):
+    sim.fault(kind="close", count=1)
+    with pytest.raises(http.client.RemoteDisconnected):
+        raw_get(sim, status_path(PIPELINE_SUCCESS))
+    assert sim.requests()[0]["status"] is None
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_bad_fault_requests_are_refused(sim):
+    with pytest.raises(AssertionError, match="400"):
+        sim.fault(kind="explode")
+
+
+# --------------------------------------------------------------------------
+# Latency
+
+
+def elapsed(function):
+    started = time.monotonic()
+    function()
+    return time.monotonic() - started
+
+
+def test_latency_slows_down_only_the_pipeline_it_names(sim):
+    sim.latency(PIPELINE_SUCCESS, 0.4)
+    assert elapsed(lambda: get(sim, status_path(PIPELINE_SUCCESS))) >= 0.4
+    assert elapsed(lambda: get(sim, status_path(PIPELINE_ERROR))) < 0.3
+
+
+def test_latency_flag_slows_down_every_api_answer_but_not_control_calls(sim_factory):
+    slow = sim_factory(latency=0.3)
+    assert elapsed(lambda: get(slow, status_path(PIPELINE_SUCCESS))) >= 0.3
+    assert elapsed(slow.health) < 0.25
+
+
+# --------------------------------------------------------------------------
+# Request log
+
+
+def test_request_log_records_api_calls_in_order_and_can_be_cleared(sim):
+    get(sim, status_path(PIPELINE_SUCCESS, "6"))
+    get(sim, status_path(PIPELINE_ERROR), token="wrong")
+    sim.health()
+    log = sim.requests()
+    assert [(entry["method"], entry["path"], entry["query"], entry["pipeline_id"],
+             entry["build_id"], entry["status"]) for entry in log] == [
+        ("GET", status_path(PIPELINE_SUCCESS), "build_id=6", PIPELINE_SUCCESS, "6", 200),
+        ("GET", status_path(PIPELINE_ERROR), "", PIPELINE_ERROR, None, 401)]
+    assert log[0]["time"] <= log[1]["time"]
+    assert sim.api_requests(PIPELINE_ERROR, build_id=None) == log[1:]
+    sim.clear_requests()
+    assert sim.requests() == []
+
+
+# --------------------------------------------------------------------------
+# Tokens and scenarios
+
+
+def test_token_file_is_reread_on_every_request(sim_factory, tmp_path):
+    token_file = tmp_path / "accepted-token"
+    token_file.write_text("first\n")
+    sim = sim_factory(token_file=token_file)
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="first")[0] == 200
+    token_file.write_text("  second\n")
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="first")[0] == 401
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="second")[0] == 200
+    token_file.unlink()
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="second")[0] == 401
+
+
+def test_token_can_be_replaced_through_the_control_api(sim):
+    sim.set_token("rotated")
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 401
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="rotated")[0] == 200
+
+
+def test_token_cannot_be_replaced_while_a_token_file_decides(sim_factory, tmp_path):
+    token_file = tmp_path / "accepted-token"
+    token_file.write_text("from-file")
+    sim = sim_factory(token_file=token_file)
+    with pytest.raises(AssertionError, match="409"):
+        sim.set_token("other")
+
+
+def test_scenario_token_is_used_when_none_is_given(sim_factory):
+    sim = sim_factory(DEMO_SCENARIO, token=None)
+    assert get(sim, status_path(SEED_PIPELINE), token="demo-token")[0] == 200
+
+
+def test_scenario_can_be_replaced_and_the_clock_keeps_running(sim):
+    sim.advance(30)
+    replacement = default_test_scenario()
+    del replacement["pipelines"][PIPELINE_SUCCESS]
+    sim.set_scenario(replacement)
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 404
+    _, body = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert body["states"][1]["status"] == "verifying"
+
+
+def test_a_scenario_with_a_bad_timeline_path_is_refused(sim):
+    broken = default_test_scenario()
+    broken["pipelines"][PIPELINE_RUNNING]["builds"]["3"]["timeline"].append(
+        {"at": 99, "set": {"states.7.status": "completed"}})
+    with pytest.raises(AssertionError, match="states.7.status"):
+        sim.set_scenario(broken)
+
+
+def test_a_bad_scenario_file_stops_the_simulator_at_start(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"pipelines": {"x": {"builds": {"1": {}}}}}')
+    result = subprocess.run([sys.executable, SIM, "--port", "0", "--scenario", str(broken)],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2
+    assert "pipelines.x.builds.1" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# Process and connection behaviour
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(sim):
+    connection, response = raw_get(sim, status_path(PIPELINE_SUCCESS))
+    response.read()
+    first_socket = connection.sock
+    for path in (status_path(PIPELINE_ERROR), status_path(UNKNOWN_PIPELINE)):
+        connection.request("GET", path, headers={"X-Auth-Token": TEST_TOKEN})
+        connection.getresponse().read()
+    assert connection.sock is first_socket
+    connection.close()
+
+
+def test_sigterm_exits_0_promptly_even_while_a_request_hangs(sim):
+    sim.fault(kind="hang")
+    request_in_background(sim, status_path(PIPELINE_SUCCESS), timeout=10)
+    wait_until(lambda: sim.requests(), message="the request to arrive")
+    assert elapsed(lambda: sim.stop()) < 2
+    assert sim.proc.returncode == 0
+
+
+def test_sigint_exits_0_too(sim):
+    sim.proc.send_signal(signal.SIGINT)
+    assert sim.proc.wait(5) == 0
+
+
+def test_script_runs_through_its_shebang():
+    assert pathlib.Path(SIM).read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
+    assert os.access(SIM, os.X_OK)
+    result = subprocess.run([SIM, "--help"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0
+    assert "--token-file" in result.stdout
