@@ -17,7 +17,7 @@
 /* Requests that hang hold a thread each: keep enough for the rest. */
 #define DEFAULT_MAX_THREADS "-omax_threads=64"
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_TOKEN };
 
 #define PFS_OPT(name, field) \
 	{ name "=%s", offsetof(struct pfs_options, field), 0 }, \
@@ -29,6 +29,9 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("pipelines", pipelines_text),
 	PFS_OPT("ttl", ttl_text),
 	PFS_OPT("timeout", timeout_text),
+	/* a token on the command line would show in ps and shell history */
+	FUSE_OPT_KEY("token=", KEY_TOKEN),
+	FUSE_OPT_KEY("--token=", KEY_TOKEN),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -67,6 +70,9 @@ static int option_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_VERSION:
 		opts->show_version = 1;
+		return 0;
+	case KEY_TOKEN:
+		opts->token_on_command_line = 1;
 		return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		if (opts->n_positional < 3)
@@ -246,6 +252,10 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 		print_version();
 		return 1;
 	}
+	if (opts->token_on_command_line)
+		return fail("token= is refused: a token on the command line is "
+			    "visible to every user; use -o token_file=PATH or "
+			    "PIPELINEFS_TOKEN");
 	if (take_positional(opts, args) < 0 || check_endpoint(opts) < 0 ||
 	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
 	    parse_seconds("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||

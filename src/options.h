@@ -20,6 +20,7 @@ struct pfs_options {
 	char *timeout_text;
 	int show_help;
 	int show_version;
+	int token_on_command_line;
 	char *positional[3];
 	int n_positional;
 };

@@ -449,7 +449,8 @@ class Mount:
         else:
             option_string = ",".join(filter(None, [format_mount_options(all_options),
                                                    format_mount_options(options or [])]))
-        command = [BIN, "-f", "-o", option_string, *(extra_args or []), str(self.mountpoint)]
+        option_args = ["-o", option_string] if option_string else []
+        command = [BIN, "-f", *option_args, *(extra_args or []), str(self.mountpoint)]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT,
