@@ -28,14 +28,14 @@ echo "==> mounting on $mnt"
   -o token_file="$state/token" \
   -o pipelines=8025ba36a87a4dd5af496708c2961817:c41e7b0f95d24a6e8b3f2a1d07e9c5b8:5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3:75c562a081574ff28224fb2c123a0643
 
-show() { echo; echo "\$ $*"; "$@" || true; }
+show() { echo; echo "\$ $1"; eval "$1" || true; }
 cd "$mnt"
-show ls
-show ls -l 8025ba36a87a4dd5af496708c2961817/
-show cat 8025ba36a87a4dd5af496708c2961817/latest/status 8025ba36a87a4dd5af496708c2961817/latest/outcome
-show ls 8025ba36a87a4dd5af496708c2961817/latest/stages/
-show grep -r . --include=error_msg .
-show cat c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/status
+show 'ls'
+show 'ls -l 8025ba36a87a4dd5af496708c2961817/'
+show 'cat 8025ba36a87a4dd5af496708c2961817/latest/status 8025ba36a87a4dd5af496708c2961817/latest/outcome'
+show 'ls 8025ba36a87a4dd5af496708c2961817/latest/stages/'
+show 'grep -r . */latest/stages/*/tasks/*/error_msg'
+show 'cat c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/status'
 cat <<EOT
 
 The demo is mounted on $mnt. Try:
