@@ -125,6 +125,30 @@ static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	return 0;
 }
 
+/* Like resolve_build_node(), for a node that must be a directory. */
+static int resolve_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			     struct pfs_build **build, uint32_t *build_node,
+			     double *fresh_for)
+{
+	int res = resolve_build_node(ns, node, build, build_node, fresh_for);
+
+	if (res == 0 && !(*build)->nodes[*build_node].is_dir) {
+		pfs_build_unref(*build);
+		*build = NULL;
+		return -ENOTDIR;
+	}
+	return res;
+}
+
+static void set_build_child(struct pfs_ns_node *child,
+			    const struct pfs_ns_node *dir, const char *name)
+{
+	child->kind = PFS_NS_BUILD;
+	child->pipeline_id = g_strdup(dir->pipeline_id);
+	child->build_id = g_strdup(dir->build_id);
+	child->relpath = child_relpath(dir->relpath, name);
+}
+
 static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *build,
 			    uint32_t node, double fresh_for,
 			    struct pfs_ns_attr *attr)
@@ -217,25 +241,17 @@ static int lookup_in_build(struct pfs_ns *ns, const struct pfs_ns_node *parent,
 	struct pfs_build *build;
 	uint32_t dir, index;
 	double fresh_for;
-	int res = resolve_build_node(ns, parent, &build, &dir, &fresh_for);
+	int res = resolve_build_dir(ns, parent, &build, &dir, &fresh_for);
 
 	if (res < 0)
 		return res;
-	if (!build->nodes[dir].is_dir) {
-		res = -ENOTDIR;
-		goto out;
-	}
 	index = pfs_build_child(build, dir, name);
 	if (index == PFS_NODE_NONE) {
 		res = -ENOENT;
-		goto out;
+	} else {
+		set_build_child(child, parent, name);
+		build_node_attr(ns, build, index, fresh_for, attr);
 	}
-	child->kind = PFS_NS_BUILD;
-	child->pipeline_id = g_strdup(parent->pipeline_id);
-	child->build_id = g_strdup(parent->build_id);
-	child->relpath = child_relpath(parent->relpath, name);
-	build_node_attr(ns, build, index, fresh_for, attr);
-out:
 	pfs_build_unref(build);
 	return res;
 }
@@ -317,24 +333,16 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	struct pfs_build *build;
 	uint32_t index, child;
 	double fresh_for;
-	int res = resolve_build_node(ns, dir, &build, &index, &fresh_for);
+	int res = resolve_build_dir(ns, dir, &build, &index, &fresh_for);
 
 	if (res < 0)
 		return res;
-	if (!build->nodes[index].is_dir) {
-		pfs_build_unref(build);
-		return -ENOTDIR;
-	}
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
 		const char *name = pfs_build_node_name(build, child);
-		struct pfs_ns_dirent *entry = add_entry(
-			entries, name, build->nodes[child].is_dir ? S_IFDIR : S_IFREG);
+		mode_t type = build->nodes[child].is_dir ? S_IFDIR : S_IFREG;
 
-		entry->node.kind = PFS_NS_BUILD;
-		entry->node.pipeline_id = g_strdup(dir->pipeline_id);
-		entry->node.build_id = g_strdup(dir->build_id);
-		entry->node.relpath = child_relpath(dir->relpath, name);
+		set_build_child(&add_entry(entries, name, type)->node, dir, name);
 	}
 	pfs_build_unref(build);
 	return 0;
