@@ -228,11 +228,23 @@ static void print_version(void)
 	fuse_lowlevel_version();
 }
 
-/* Options we add in front, so that the user's own come later and win. */
-static int add_defaults(struct fuse_args *args)
+/* Options we add in front, so that the user's own come later and win.
+ * The endpoint as fsname makes mount(8) and df(1) say what is mounted. */
+static int add_defaults(struct fuse_args *args, const char *endpoint)
 {
-	return fuse_opt_insert_arg(args, 1, "-oro,subtype=pipelinefs") ||
-	       fuse_opt_insert_arg(args, 1, DEFAULT_MAX_THREADS);
+	char *escaped = NULL;
+	char *fsname;
+	int res;
+
+	if (fuse_opt_add_opt_escaped(&escaped, endpoint) != 0)
+		return -1;
+	fsname = g_strconcat("-ofsname=", escaped, NULL);
+	res = fuse_opt_insert_arg(args, 1, "-oro,subtype=pipelinefs") ||
+	      fuse_opt_insert_arg(args, 1, DEFAULT_MAX_THREADS) ||
+	      fuse_opt_insert_arg(args, 1, fsname);
+	g_free(fsname);
+	free(escaped);
+	return res;
 }
 
 int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
@@ -261,7 +273,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	    parse_seconds("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||
 	    parse_seconds("timeout", opts->timeout_text, 0.001, 3600,
 			  &opts->timeout) < 0 ||
-	    add_defaults(args) != 0)
+	    add_defaults(args, opts->endpoint) != 0)
 		return -1;
 	if (fuse_parse_cmdline(args, cmdline) != 0)
 		return -1;

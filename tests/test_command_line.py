@@ -157,6 +157,15 @@ def test_rotated_token_file_is_used_without_remounting(sim, mount_factory, tmp_p
     assert TEST_TOKEN not in mount.log()
 
 
+def test_mount_table_names_the_endpoint_and_read_only(sim, mnt):
+    with open("/proc/self/mounts", encoding="utf-8") as table:
+        line = next(line for line in table if line.split()[1] == str(mnt))
+    source, _, fstype, options = line.split()[:4]
+    assert source == sim.url
+    assert fstype == "fuse.pipelinefs"
+    assert "ro" in options.split(",")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_unmounts_cleanly_and_exits_zero(sim, mount, sig):
     assert read_status(mount.mountpoint) == "completed\n"
