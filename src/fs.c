@@ -11,6 +11,60 @@ static struct pfs_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* Open handles are tracked so that those still open when the session ends
+ * (a lazy unmount, a signal) are freed too. */
+enum handle_kind { HANDLE_FILE = 1, HANDLE_LISTING };
+
+static void free_handle(void *handle, enum handle_kind kind)
+{
+	if (kind == HANDLE_FILE)
+		pfs_ns_file_free(handle);
+	else
+		pfs_ns_listing_free(handle);
+}
+
+static void track_handle(struct pfs_fs *fs, void *handle, enum handle_kind kind)
+{
+	pthread_mutex_lock(&fs->lock);
+	g_hash_table_insert(fs->open_handles, handle, GINT_TO_POINTER(kind));
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void release_handle(struct pfs_fs *fs, void *handle)
+{
+	enum handle_kind kind;
+
+	pthread_mutex_lock(&fs->lock);
+	kind = GPOINTER_TO_INT(g_hash_table_lookup(fs->open_handles, handle));
+	g_hash_table_remove(fs->open_handles, handle);
+	pthread_mutex_unlock(&fs->lock);
+	if (kind)
+		free_handle(handle, kind);
+}
+
+void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns, struct pfs_inodes *inodes)
+{
+	fs->ns = ns;
+	fs->inodes = inodes;
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
+}
+
+void pfs_fs_cleanup(struct pfs_fs *fs)
+{
+	GHashTableIter iter;
+	gpointer handle, kind;
+
+	if (!fs->open_handles)
+		return;
+	g_hash_table_iter_init(&iter, fs->open_handles);
+	while (g_hash_table_iter_next(&iter, &handle, &kind))
+		free_handle(handle, GPOINTER_TO_INT(kind));
+	g_hash_table_destroy(fs->open_handles);
+	fs->open_handles = NULL;
+	pthread_mutex_destroy(&fs->lock);
+}
+
 static struct pfs_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
 {
 	return pfs_inodes_find(fs_of(req)->inodes, ino);
@@ -110,8 +164,9 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	/* the listing is taken once, so offsets stay stable across calls */
 	fi->fh = (uintptr_t)listing;
+	track_handle(fs_of(req), listing, HANDLE_LISTING);
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		pfs_ns_listing_free(listing);
+		release_handle(fs_of(req), listing);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -151,7 +206,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	(void)ino;
-	pfs_ns_listing_free((struct pfs_ns_listing *)(uintptr_t)fi->fh);
+	release_handle(fs_of(req), (void *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -175,8 +230,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = file->volatile_content;
 	fi->keep_cache = !file->volatile_content;
 	fi->fh = (uintptr_t)file;
+	track_handle(fs_of(req), file, HANDLE_FILE);
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		pfs_ns_file_free(file);
+		release_handle(fs_of(req), file);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -197,7 +253,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	pfs_ns_file_free((struct pfs_ns_file *)(uintptr_t)fi->fh);
+	release_handle(fs_of(req), (void *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

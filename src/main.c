@@ -4,6 +4,7 @@
  * client, API, cache, namespace, inode table), mounts, and runs the
  * multi-threaded FUSE loop until unmounted or signalled.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +61,13 @@ static int build_modules(struct daemon *d)
 	}
 	for (id = d->opts.pipelines; *id; id++)
 		pfs_cache_list_pipeline(d->cache, *id);
-	d->fs.ns = d->ns;
-	d->fs.inodes = d->inodes;
+	pfs_fs_init(&d->fs, d->ns, d->inodes);
 	return 0;
 }
 
 static void free_modules(struct daemon *d)
 {
+	pfs_fs_cleanup(&d->fs);
 	pfs_inodes_free(d->inodes);
 	pfs_ns_free(d->ns);
 	pfs_cache_free(d->cache);
@@ -85,7 +86,9 @@ static int run_loop(struct daemon *d, struct fuse_session *se)
 	config = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(config, (unsigned)d->cmdline.clone_fd);
 	fuse_loop_cfg_set_max_threads(config, d->cmdline.max_threads);
-	fuse_loop_cfg_set_idle_threads(config, d->cmdline.max_idle_threads);
+	/* UINT_MAX means "not given": leave libfuse's default */
+	if (d->cmdline.max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(config, d->cmdline.max_idle_threads);
 	res = fuse_session_loop_mt(se, config);
 	fuse_loop_cfg_destroy(config);
 	return res;

@@ -207,16 +207,20 @@ static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
 		     struct json_object *state, size_t position, int depth)
 {
 	struct json_object *id = NULL, *name = NULL, *children;
-	char fallback[PFS_NAME_MAX + 1];
+	char position_text[32];
+	const char *fallback;
+	size_t len;
 	uint32_t dir;
 	int res;
 
 	json_object_object_get_ex(state, "id", &id);
 	json_object_object_get_ex(state, "name", &name);
-	if (id && json_object_is_type(id, json_type_string))
-		snprintf(fallback, sizeof(fallback), "%s", json_object_get_string(id));
-	else
-		snprintf(fallback, sizeof(fallback), "%zu", position + 1);
+	/* a nameless state is named by its id, or by its place if it has none */
+	fallback = value_text(id, &len);
+	if (!fallback) {
+		snprintf(position_text, sizeof(position_text), "%zu", position + 1);
+		fallback = position_text;
+	}
 	dir = add_named(b, parent, taken, name, fallback, true);
 	add_fields(b, dir, state, state_fields);
 	res = get_object_array(b, state, "children", &children);

@@ -1,0 +1,317 @@
+"""When pipelinefs asks the API, and how often: laziness, caching, ttl, concurrency.
+
+Request counts come from the simulator's request log, so every test here
+fails if the daemon asks more (or less) than the story says.
+"""
+
+import errno
+import os
+import threading
+import time
+
+import pytest
+
+from conftest import (PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+                      TEST_PIPELINES, default_test_scenario, wait_until)
+
+ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
+
+
+@pytest.fixture
+def mount_options():
+    return dict(ALL_LISTED)
+
+
+@pytest.fixture
+def mount_with(sim, mount_factory, tmp_path):
+    """mount_with(**options) -> mountpoint of a mount of `sim` with these options."""
+    def start(**options):
+        return mount_factory(sim.url, tmp_path / "mnt", {**ALL_LISTED, **options}).mountpoint
+    return start
+
+
+@pytest.fixture
+def mnt_unlisted(sim, mount_factory, tmp_path):
+    return mount_factory(sim.url, tmp_path / "mnt", {}).mountpoint
+
+
+def read(path):
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def read_tree(directory):
+    """Every file under directory: {relative path: bytes}."""
+    contents = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            contents[os.path.relpath(path, directory)] = read(path)
+    return contents
+
+
+def build_ids_asked(sim, pipeline_id):
+    return [entry["build_id"] for entry in sim.api_requests(pipeline_id)]
+
+
+# --------------------------------------------------------------------------
+# Laziness
+
+
+def test_mounting_and_listing_the_root_fetch_nothing(mnt, sim):
+    assert os.path.ismount(mnt)
+    assert sim.requests() == []
+    assert os.listdir(mnt) == list(TEST_PIPELINES)
+    assert os.listdir(mnt / PIPELINE_SUCCESS) == ["latest"]
+    assert sim.requests() == []
+
+
+def test_cat_latest_status_makes_one_request_without_build_id(mnt, sim):
+    assert read(mnt / PIPELINE_SUCCESS / "latest" / "status") == b"completed\n"
+    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+    assert len(sim.requests()) == 1
+
+
+def test_build_named_by_latest_needs_no_second_request(mnt, sim):
+    read(mnt / PIPELINE_SUCCESS / "latest" / "status")
+    assert read(mnt / PIPELINE_SUCCESS / "7" / "outcome") == b"success\n"
+    assert read(mnt / PIPELINE_SUCCESS / "7" / "stages" / "部署" / "status") == b"completed\n"
+    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+
+
+def test_reading_every_file_of_a_build_costs_one_request(mnt, sim):
+    contents = read_tree(mnt / PIPELINE_ERROR / "12")
+    assert len(contents) > 40
+    assert contents["outcome"] == b"error\n"
+    assert build_ids_asked(sim, PIPELINE_ERROR) == ["12"]
+    assert len(sim.requests()) == 1
+
+
+def test_reading_a_running_build_twice_within_ttl_costs_one_request(mnt, sim):
+    # default ttl (5 s): one walk is well inside one ttl period
+    contents = read_tree(mnt / PIPELINE_RUNNING / "3")
+    assert contents["status"] == b"running\n"
+    contents_again = read_tree(mnt / PIPELINE_RUNNING / "3")
+    assert contents_again == contents
+    assert build_ids_asked(sim, PIPELINE_RUNNING) == ["3"]
+
+
+def test_each_build_is_fetched_once_by_its_own_id(mnt, sim):
+    read(mnt / PIPELINE_SUCCESS / "6" / "status")
+    read(mnt / PIPELINE_SUCCESS / "7" / "status")
+    read(mnt / PIPELINE_SUCCESS / "6" / "end_time")
+    read(mnt / PIPELINE_SUCCESS / "7" / "end_time")
+    assert build_ids_asked(sim, PIPELINE_SUCCESS) == ["6", "7"]
+
+
+def test_looking_up_an_unlisted_pipeline_asks_for_its_latest_build(mnt_unlisted, sim):
+    assert os.path.isdir(mnt_unlisted / PIPELINE_ERROR)
+    assert build_ids_asked(sim, PIPELINE_ERROR) == [None]
+    # that answer also filled build 12's cache
+    assert read(mnt_unlisted / PIPELINE_ERROR / "12" / "executor") == b"lisi\n"
+    assert build_ids_asked(sim, PIPELINE_ERROR) == [None]
+
+
+# --------------------------------------------------------------------------
+# ttl
+
+
+def test_completed_build_is_never_fetched_again(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    build = mnt / PIPELINE_SUCCESS / "7"
+    assert read(build / "status") == b"completed\n"
+    first = sim.api_requests(PIPELINE_SUCCESS)[0]["time"]
+    wait_until(lambda: time.time() > first + 1.5, message="ttl to pass")
+    assert read(build / "status") == b"completed\n"
+    assert read_tree(build)["outcome"] == b"success\n"
+    assert build_ids_asked(sim, PIPELINE_SUCCESS) == ["7"]
+
+
+def test_running_build_status_changes_after_ttl(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    status = mnt / PIPELINE_RUNNING / "3" / "status"
+    assert read(status) == b"running\n"
+    sim.advance(60)
+    started = time.monotonic()
+    wait_until(lambda: read(status) == b"completed\n", timeout=2.0,
+               message="status to become completed within ttl + 1 s")
+    assert time.monotonic() - started <= 2.0
+    assert read(mnt / PIPELINE_RUNNING / "3" / "end_time") == b"2026-11-28 10:01:00\n"
+    assert read(mnt / PIPELINE_RUNNING / "3" / "outcome") == b"success\n"
+
+
+def test_size_of_a_changed_file_follows_its_new_content(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    build = mnt / PIPELINE_RUNNING / "3"
+    assert (build / "status").stat().st_size == len(b"running\n")
+    assert read(build / "end_time") == b""
+    sim.advance(60)
+    wait_until(lambda: read(build / "status") == b"completed\n", timeout=2.0,
+               message="status to become completed")
+    for name in ["status", "end_time", "elapsed_time", "outcome"]:
+        assert (build / name).stat().st_size == len(read(build / name)), name
+    assert (build / "end_time").stat().st_size == len(b"2026-11-28 10:01:00\n")
+    assert (build / "status.json").stat().st_size == len(read(build / "status.json"))
+
+
+def test_running_stage_status_changes_after_ttl(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    stages = mnt / PIPELINE_RUNNING / "3" / "stages"
+    assert read(stages / "人工审核" / "status") == b"waiting\n"
+    assert read(stages / "构建" / "outcome") == b""
+    sim.advance(30)
+    wait_until(lambda: read(stages / "人工审核" / "status") == b"verifying\n", timeout=2.0,
+               message="stage 人工审核 to become verifying within ttl + 1 s")
+    assert read(stages / "构建" / "outcome") == b"success\n"
+    assert read(stages / "人工审核" / "tasks" / "人工审核" / "status") == b"verifying\n"
+    assert read(mnt / PIPELINE_RUNNING / "3" / "status") == b"running\n"
+
+
+def test_running_build_is_fetched_at_most_once_per_ttl(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    build = mnt / PIPELINE_RUNNING / "3"
+    deadline = time.monotonic() + 2.5
+    reads = 0
+    while time.monotonic() < deadline:
+        assert read(build / "status") == b"running\n"
+        os.listdir(build / "stages")
+        reads += 2
+    times = [entry["time"] for entry in sim.api_requests(PIPELINE_RUNNING)]
+    assert reads > 50
+    assert 2 <= len(times) <= 4, f"{len(times)} requests in 2.5 s with ttl=1"
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert min(gaps) >= 0.9, f"refreshed after {min(gaps):.2f} s with ttl=1"
+
+
+def test_build_that_completed_is_not_fetched_after_that(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    status = mnt / PIPELINE_RUNNING / "3" / "status"
+    read(status)
+    sim.advance(60)
+    wait_until(lambda: read(status) == b"completed\n", timeout=2.0,
+               message="status to become completed")
+    asked = len(sim.api_requests(PIPELINE_RUNNING))
+    last = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
+    wait_until(lambda: time.time() > last + 1.5, message="ttl to pass")
+    assert read(status) == b"completed\n"
+    assert len(sim.api_requests(PIPELINE_RUNNING)) == asked
+
+
+def test_latest_follows_a_new_build_after_ttl(mount_with, sim):
+    mnt = mount_with(ttl=1)
+    latest = mnt / PIPELINE_SUCCESS / "latest"
+    assert os.readlink(latest) == "7"
+    scenario = default_test_scenario()
+    builds = scenario["pipelines"][PIPELINE_SUCCESS]["builds"]
+    body = dict(builds["7"]["body"], build_id="8", status="running", outcome=None)
+    builds["8"] = {"body": body}
+    scenario["pipelines"][PIPELINE_SUCCESS]["latest"] = "8"
+    sim.set_scenario(scenario)
+    wait_until(lambda: os.readlink(latest) == "8", timeout=2.0,
+               message="latest to point at build 8 within ttl + 1 s")
+    assert read(latest / "status") == b"running\n"
+    assert read(latest / "build_id") == b"8\n"
+    assert os.listdir(mnt / PIPELINE_SUCCESS) == ["latest", "7", "8"]
+    assert "8" not in build_ids_asked(sim, PIPELINE_SUCCESS)   # latest's body served it
+
+
+def test_latest_is_not_resolved_again_within_ttl(mount_with, sim):
+    mnt = mount_with(ttl=30)
+    latest = mnt / PIPELINE_SUCCESS / "latest"
+    for _ in range(10):
+        assert os.readlink(latest) == "7"
+        assert read(latest / "outcome") == b"success\n"
+    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+
+
+# --------------------------------------------------------------------------
+# Concurrency
+
+
+def run_in_threads(works):
+    """Run each zero-argument callable in its own thread, all released at once.
+
+    Returns their results in order (an exception raised counts as the result).
+    """
+    barrier = threading.Barrier(len(works))
+    results = [None] * len(works)
+
+    def run(index):
+        barrier.wait()
+        try:
+            results[index] = works[index]()
+        except Exception as error:     # shows up in the caller's assertion
+            results[index] = error
+    threads = [threading.Thread(target=run, args=(index,), daemon=True)
+               for index in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_sixteen_concurrent_readers_of_a_cold_build_share_one_request(mnt, sim):
+    sim.latency(PIPELINE_ERROR, 0.3)
+    error_code = mnt / PIPELINE_ERROR / "12" / "stages" / "测试" / "error_code"
+    results = run_in_threads([lambda: read(error_code)] * 16)
+    assert results == [b"DEVPIPE.00011500\n"] * 16
+    assert build_ids_asked(sim, PIPELINE_ERROR) == ["12"]
+
+
+def test_concurrent_readers_of_latest_share_one_request(mnt, sim):
+    sim.latency(PIPELINE_RUNNING, 0.3)
+    status = mnt / PIPELINE_RUNNING / "latest" / "status"
+    results = run_in_threads([lambda: read(status)] * 16)
+    assert results == [b"running\n"] * 16
+    assert build_ids_asked(sim, PIPELINE_RUNNING) == [None]
+
+
+def test_concurrent_reads_of_different_builds_run_in_parallel(mnt, sim):
+    sim.latency("*", 0.5)
+    paths = [mnt / PIPELINE_SUCCESS / "6" / "status", mnt / PIPELINE_SUCCESS / "7" / "status",
+             mnt / PIPELINE_ERROR / "12" / "status", mnt / PIPELINE_NULLS / "1" / "status"]
+    started = time.monotonic()
+    results = run_in_threads([lambda path=path: read(path) for path in paths])
+    elapsed = time.monotonic() - started
+    assert results == [b"completed\n"] * 3 + [b""]
+    assert elapsed < 1.5, f"four 0.5 s requests took {elapsed:.2f} s: they ran one by one"
+    assert len(sim.requests()) == 4
+
+
+def test_hanging_request_does_not_block_another_build(mnt, sim):
+    sim.fault(kind="hang", pipeline_id=PIPELINE_RUNNING)
+    outcome = {}
+
+    def read_hung():
+        try:
+            outcome["data"] = read(mnt / PIPELINE_RUNNING / "3" / "status")
+        except OSError as error:
+            outcome["errno"] = error.errno
+    hung = threading.Thread(target=read_hung, daemon=True)
+    hung.start()
+    wait_until(lambda: sim.api_requests(PIPELINE_RUNNING), message="the hung request")
+
+    started = time.monotonic()
+    assert read(mnt / PIPELINE_SUCCESS / "7" / "status") == b"completed\n"
+    assert read(mnt / PIPELINE_ERROR / "12" / "outcome") == b"error\n"
+    assert time.monotonic() - started < 2.0
+    assert hung.is_alive(), "the read of the hung build should still be waiting"
+
+    sim.clear_faults()                     # the simulator closes the held connection
+    hung.join(15)
+    assert not hung.is_alive()
+    assert outcome == {"errno": errno.EIO}
+
+
+def test_hung_request_fails_with_eio_after_timeout(mount_with, sim):
+    mnt = mount_with(timeout=2)
+    sim.fault(kind="hang", pipeline_id=PIPELINE_SUCCESS)
+    started = time.monotonic()
+    with pytest.raises(OSError) as error:
+        read(mnt / PIPELINE_SUCCESS / "7" / "status")
+    elapsed = time.monotonic() - started
+    assert error.value.errno == errno.EIO
+    assert 1.5 <= elapsed < 10, f"failed after {elapsed:.2f} s with timeout=2"
+    sim.clear_faults()
+    assert read(mnt / PIPELINE_SUCCESS / "7" / "status") == b"completed\n"
