@@ -12,16 +12,19 @@ struct pfs_api {
 	char *endpoint;
 	struct pfs_http *http;
 	struct pfs_token *token;
+	struct pfs_limiter *limiter;
 };
 
 int pfs_api_new(const char *endpoint, struct pfs_http *http,
-		struct pfs_token *token, struct pfs_api **out)
+		struct pfs_token *token, struct pfs_limiter *limiter,
+		struct pfs_api **out)
 {
 	struct pfs_api *api = g_new0(struct pfs_api, 1);
 
 	api->endpoint = g_strdup(endpoint);
 	api->http = http;
 	api->token = token;
+	api->limiter = limiter;
 	*out = api;
 	return 0;
 }
@@ -36,7 +39,8 @@ void pfs_api_free(struct pfs_api *api)
 
 bool pfs_api_is_transient(int err)
 {
-	return err == -EAGAIN || err == -ETIMEDOUT || err == -ECOMM;
+	return err == -EAGAIN || err == -EBUSY || err == -ETIMEDOUT ||
+	       err == -ECOMM;
 }
 
 static const char *json_string_at(struct json_object *obj, const char *key)
@@ -49,9 +53,12 @@ static const char *json_string_at(struct json_object *obj, const char *key)
 	return json_object_get_string(value);
 }
 
-/* Logs a failed call with what the service said, in either of its two
- * error shapes: {"error_code","error_msg"} or {"error":{"code","message"}}. */
-static void log_http_error(const char *path, const struct pfs_http_response *resp)
+/* Describes a failed call with what the service said, in either of its
+ * two error shapes: {"error_code","error_msg"} or
+ * {"error":{"code","message"}}. */
+static void describe_http_error(const char *path,
+				const struct pfs_http_response *resp,
+				struct pfs_api_failure *failure)
 {
 	struct json_object *body = json_tokener_parse(resp->body);
 	struct json_object *nested;
@@ -68,11 +75,12 @@ static void log_http_error(const char *path, const struct pfs_http_response *res
 	}
 	if (!code && !msg)
 		msg = resp->body;	/* not the service's shape: show the text */
-	pfs_log_err("GET %s: HTTP %ld %s %s", path, resp->status,
-		    pfs_log_clean(clean_code, sizeof(clean_code), code ? code : "-",
-				  code ? strlen(code) : 1),
-		    pfs_log_clean(clean_msg, sizeof(clean_msg), msg ? msg : "",
-				  msg ? strlen(msg) : 0));
+	snprintf(failure->what, sizeof(failure->what), "GET %s: HTTP %ld %s %s",
+		 path, resp->status,
+		 pfs_log_clean(clean_code, sizeof(clean_code), code ? code : "-",
+			       code ? strlen(code) : 1),
+		 pfs_log_clean(clean_msg, sizeof(clean_msg), msg ? msg : "",
+			       msg ? strlen(msg) : 0));
 	json_object_put(body);
 }
 
@@ -88,14 +96,20 @@ static int status_to_errno(long status, bool named_build)
 }
 
 static int parse_body(const char *path, const struct pfs_http_response *resp,
-		      struct pfs_build **out)
+		      struct pfs_build **out, struct pfs_api_failure *failure)
 {
 	char err[256];
 	int res = pfs_model_parse(resp->body, resp->body_len, out, err, sizeof(err));
 
 	if (res < 0)
-		pfs_log_err("GET %s: HTTP 200 with an unusable body: %s", path, err);
+		snprintf(failure->what, sizeof(failure->what),
+			 "GET %s: HTTP 200 with an unusable body: %s", path, err);
 	return res;
+}
+
+static bool is_throttling(const struct pfs_http_response *resp)
+{
+	return resp->status == 429 || (resp->status == 503 && resp->retry_after >= 0);
 }
 
 static int send_request(struct pfs_api *api, const char *url,
@@ -119,36 +133,63 @@ static int send_request(struct pfs_api *api, const char *url,
 	return res;
 }
 
-int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
-		       const char *build_id, struct pfs_build **out,
-		       long *retry_after)
+/* One request, once the limiter lets it go. Returns as
+ * pfs_api_get_status(); *throttled tells a 429/503 worth retrying. */
+static int request_once(struct pfs_api *api, const char *path, const char *url,
+			const char *build_id, double deadline,
+			struct pfs_build **out, struct pfs_api_failure *failure,
+			double *pause)
 {
 	struct pfs_http_response resp;
 	char err[512];
+	int res;
+
+	*pause = -1;
+	if (pfs_limiter_acquire(api->limiter, deadline) < 0) {
+		snprintf(failure->what, sizeof(failure->what),
+			 "GET %s: not sent: throttled, or at max_requests/rate", path);
+		return -EBUSY;
+	}
+	res = send_request(api, url, &resp, err, sizeof(err));
+	pfs_limiter_release(api->limiter);
+	if (res < 0) {
+		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
+		return res;
+	}
+	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp.status, resp.body_len);
+	if (resp.status == 200) {
+		pfs_limiter_succeeded(api->limiter);
+		res = parse_body(path, &resp, out, failure);
+	} else {
+		res = status_to_errno(resp.status, build_id != NULL);
+		describe_http_error(path, &resp, failure);
+		if (is_throttling(&resp))
+			*pause = pfs_limiter_throttled(api->limiter,
+						       (double)resp.retry_after);
+	}
+	pfs_http_response_clear(&resp);
+	return res;
+}
+
+int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
+		       const char *build_id, double deadline,
+		       struct pfs_build **out, struct pfs_api_failure *failure)
+{
 	char *path, *url;
+	double pause;
 	int res;
 
 	*out = NULL;
-	*retry_after = -1;
+	failure->what[0] = '\0';
 	path = build_id ? g_strdup_printf("/v3/pipelines/%s/status?build_id=%s",
 					  pipeline_id, build_id)
 			: g_strdup_printf("/v3/pipelines/%s/status", pipeline_id);
 	url = g_strconcat(api->endpoint, path, NULL);
-	res = send_request(api, url, &resp, err, sizeof(err));
-	if (res < 0) {
-		pfs_log_err("GET %s: %s", path, err);
-		goto out;
-	}
-	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp.status, resp.body_len);
-	if (resp.status == 200) {
-		res = parse_body(path, &resp, out);
-	} else {
-		res = status_to_errno(resp.status, build_id != NULL);
-		*retry_after = resp.retry_after;
-		log_http_error(path, &resp);
-	}
-	pfs_http_response_clear(&resp);
-out:
+	/* throttled: try again after the pause, if that is before the deadline */
+	do {
+		res = request_once(api, path, url, build_id, deadline, out,
+				   failure, &pause);
+	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline);
 	g_free(url);
 	g_free(path);
 	return res;

@@ -1,6 +1,7 @@
 /* api.h - the CodeArts Pipeline API: the status call, its errors mapped to
- * errno values, each failure logged once with the service's error_code
- * and error_msg. Thread-safe; holds no state but its configuration.
+ * errno values and described for the log (the caller decides what to log,
+ * so that an outage is reported once, not on every read).
+ * Thread-safe; holds no state but its configuration.
  */
 #ifndef PFS_API_H
 #define PFS_API_H
@@ -8,29 +9,38 @@
 #include <stdbool.h>
 
 #include "http.h"
+#include "limiter.h"
 #include "model.h"
 #include "token.h"
 
 struct pfs_api;
 
+struct pfs_api_failure {
+	char what[768];		/* e.g. "GET /v3/...: HTTP 404 DEVPIPE.00011401 not found" */
+};
+
 /* @endpoint is the base URL without a trailing '/'. The api uses, but
- * does not own, @http and @token. */
+ * does not own, @http, @token and @limiter. */
 int pfs_api_new(const char *endpoint, struct pfs_http *http,
-		struct pfs_token *token, struct pfs_api **out);
+		struct pfs_token *token, struct pfs_limiter *limiter,
+		struct pfs_api **out);
 void pfs_api_free(struct pfs_api *api);
 
 /* GET /v3/pipelines/@pipeline_id/status[?build_id=@build_id]; @build_id
  * NULL asks for the latest build. Both ids must pass
- * pfs_name_is_valid_id(). Returns 0 with a new build in *out, or
+ * pfs_name_is_valid_id(). Waits for the limiter (and, when throttled,
+ * retries) only until @deadline (monotonic seconds). Returns 0 with a new
+ * build in *out, or, with @failure filled in:
  *   -ENOENT     404, or 400 when a build was named
  *   -EACCES     401 or 403
  *   -EPROTO     200 with a body that is not the documented JSON
- *   -EAGAIN     429 or 5xx (*retry_after: its Retry-After, or -1)
+ *   -EAGAIN     429 or 5xx
+ *   -EBUSY      not sent: throttled or at a limit until past @deadline
  *   -ETIMEDOUT, -ECOMM, -EMSGSIZE   no usable response
  *   -EIO        any other status */
 int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
-		       const char *build_id, struct pfs_build **out,
-		       long *retry_after);
+		       const char *build_id, double deadline,
+		       struct pfs_build **out, struct pfs_api_failure *failure);
 
 /* true for errors worth a retry later, where a cached copy may be served */
 bool pfs_api_is_transient(int err);

@@ -1,13 +1,21 @@
 /* cache.c - see cache.h */
 #include "cache.h"
+#include "limiter.h"
 #include "log.h"
 
 #include <errno.h>
 #include <glib.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* Backoff after failures that are not throttling: 1 s, 2 s, ... 60 s. */
+#define BACKOFF_BASE 1.0
+#define BACKOFF_CAP 60.0
+/* How often a reader waiting out a backoff looks at cache->stop. */
+#define STOP_CHECK_INTERVAL 0.25
 
 /* One fetch at a time per entry; others wait for its outcome. */
 struct flight {
@@ -15,11 +23,16 @@ struct flight {
 	unsigned generation;	/* bumped when a fetch ends */
 	int last_err;		/* outcome of the last fetch */
 	double fresh_until;	/* monotonic seconds */
-	bool stale_logged;	/* "serving a stale copy" said once per outage */
+	double retry_at;	/* no new attempt before, after a failure */
+	unsigned failures;	/* in a row; 0 when the last fetch worked */
 };
 
 struct build_entry {
+	char *pipeline_id;
+	char *build_id;
 	struct pfs_build *build;	/* last good copy, or NULL */
+	size_t size;			/* of build, as counted in cache->bytes */
+	GList lru_link;			/* in cache->lru while build is set */
 	struct flight flight;
 };
 
@@ -27,6 +40,7 @@ struct pipeline_entry {
 	char *id;
 	bool listed;		/* shown at the root */
 	bool latest_known;	/* a latest call has succeeded */
+	bool prefetch_queued;
 	char *latest;		/* the build it named, or NULL */
 	struct flight flight;	/* of the latest call */
 	GPtrArray *builds;	/* ids seen, in order first seen */
@@ -34,22 +48,22 @@ struct pipeline_entry {
 
 struct pfs_cache {
 	struct pfs_api *api;
-	double ttl;
+	struct pfs_cache_config config;
+	bool (*stop)(void *);
+	void *stop_arg;
+	GThreadPool *prefetch;		/* of pipeline ids (owned strings) */
+	int refresh_requested;		/* atomic; set from a signal handler */
 	pthread_mutex_t lock;
 	pthread_cond_t fetched;		/* broadcast when any fetch ends */
 	/* guarded by lock: */
 	GHashTable *pipelines;		/* id -> struct pipeline_entry */
 	GPtrArray *listed;		/* ids shown at the root, in order */
 	GHashTable *builds;		/* "pipeline/build" -> struct build_entry */
+	GQueue lru;			/* entries holding a build, newest first */
+	size_t bytes;			/* sum of their sizes */
 };
 
-static double now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static void prefetch_one(gpointer data, gpointer user_data);
 
 static void free_pipeline_entry(void *data)
 {
@@ -66,30 +80,51 @@ static void free_build_entry(void *data)
 	struct build_entry *e = data;
 
 	pfs_build_unref(e->build);
+	g_free(e->pipeline_id);
+	g_free(e->build_id);
 	g_free(e);
 }
 
-int pfs_cache_new(struct pfs_api *api, double ttl, struct pfs_cache **out)
+int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
+		  struct pfs_cache **out)
 {
 	struct pfs_cache *cache = g_new0(struct pfs_cache, 1);
+	pthread_condattr_t attr;
 
 	cache->api = api;
-	cache->ttl = ttl;
+	cache->config = *config;
 	pthread_mutex_init(&cache->lock, NULL);
-	pthread_cond_init(&cache->fetched, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&cache->fetched, &attr);
+	pthread_condattr_destroy(&attr);
 	cache->pipelines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 						 free_pipeline_entry);
 	cache->listed = g_ptr_array_new();
 	cache->builds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      free_build_entry);
+	g_queue_init(&cache->lru);
+	if (config->prefetchers > 0)
+		cache->prefetch = g_thread_pool_new(prefetch_one, cache,
+						    (gint)config->prefetchers,
+						    FALSE, NULL);
 	*out = cache;
 	return 0;
+}
+
+void pfs_cache_set_stop(struct pfs_cache *cache, bool (*stop)(void *),
+			void *arg)
+{
+	cache->stop = stop;
+	cache->stop_arg = arg;
 }
 
 void pfs_cache_free(struct pfs_cache *cache)
 {
 	if (!cache)
 		return;
+	if (cache->prefetch)
+		g_thread_pool_free(cache->prefetch, TRUE, TRUE);
 	g_hash_table_destroy(cache->builds);
 	g_ptr_array_free(cache->listed, TRUE);
 	g_hash_table_destroy(cache->pipelines);
@@ -113,7 +148,8 @@ static struct pipeline_entry *pipeline_entry(struct pfs_cache *cache,
 	return p;
 }
 
-/* Called with cache->lock held. */
+/* Called with cache->lock held. Entries live as long as the cache, so
+ * pointers to them stay valid while the lock is dropped. */
 static struct build_entry *build_entry(struct pfs_cache *cache,
 				       const char *pipeline_id,
 				       const char *build_id)
@@ -126,6 +162,9 @@ static struct build_entry *build_entry(struct pfs_cache *cache,
 		return e;
 	}
 	e = g_new0(struct build_entry, 1);
+	e->pipeline_id = g_strdup(pipeline_id);
+	e->build_id = g_strdup(build_id);
+	e->lru_link.data = e;
 	g_hash_table_insert(cache->builds, key, e);
 	return e;
 }
@@ -152,20 +191,131 @@ static void note_build_seen(struct pfs_cache *cache, const char *pipeline_id,
 	g_ptr_array_add(p->builds, g_strdup(build_id));
 }
 
-/* Called with cache->lock held. Either waits for the fetch in flight and
- * returns false (its outcome is in the entry), or claims the fetch for
- * the calling thread and returns true. */
-static bool lead_or_wait(struct pfs_cache *cache, struct flight *f)
+/* ---- the memory bound ------------------------------------------------ */
+
+/* Called with cache->lock held. */
+static void drop_build(struct pfs_cache *cache, struct build_entry *e)
+{
+	if (!e->build)
+		return;
+	g_queue_unlink(&cache->lru, &e->lru_link);
+	cache->bytes -= e->size;
+	pfs_build_unref(e->build);	/* open files keep their own reference */
+	e->build = NULL;
+	e->size = 0;
+	e->flight.fresh_until = 0;
+}
+
+/* Called with cache->lock held. Evicts least recently used builds until
+ * the cache fits, sparing @keep (the build just asked for). */
+static void evict(struct pfs_cache *cache, struct build_entry *keep)
+{
+	while (cache->bytes > cache->config.max_bytes) {
+		GList *oldest = g_queue_peek_tail_link(&cache->lru);
+
+		if (!oldest || oldest->data == keep)
+			break;
+		pfs_log_debug("cache full: dropping pipeline %s build %s",
+			      ((struct build_entry *)oldest->data)->pipeline_id,
+			      ((struct build_entry *)oldest->data)->build_id);
+		drop_build(cache, oldest->data);
+	}
+}
+
+/* Called with cache->lock held. */
+static void touch(struct pfs_cache *cache, struct build_entry *e)
+{
+	g_queue_unlink(&cache->lru, &e->lru_link);
+	g_queue_push_head_link(&cache->lru, &e->lru_link);
+}
+
+/* Called with cache->lock held. Installs a freshly fetched @build. */
+static void install_build(struct pfs_cache *cache, const char *pipeline_id,
+			  const char *build_id, struct pfs_build *build,
+			  double now)
+{
+	struct build_entry *e = build_entry(cache, pipeline_id, build_id);
+
+	build->fetched_at = time(NULL);
+	drop_build(cache, e);
+	e->build = pfs_build_ref(build);
+	e->size = pfs_build_size(build);
+	cache->bytes += e->size;
+	g_queue_push_head_link(&cache->lru, &e->lru_link);
+	e->flight.fresh_until = now + cache->config.ttl;
+	note_build_seen(cache, pipeline_id, build_id);
+	evict(cache, e);
+}
+
+/* ---- SIGHUP ------------------------------------------------------------ */
+
+void pfs_cache_request_refresh(struct pfs_cache *cache)
+{
+	__atomic_store_n(&cache->refresh_requested, 1, __ATOMIC_RELAXED);
+}
+
+/* Called with cache->lock held, at every entry point. */
+static void refresh_if_requested(struct pfs_cache *cache)
+{
+	GHashTableIter iter;
+	gpointer value;
+	unsigned dropped = 0;
+
+	if (!__atomic_exchange_n(&cache->refresh_requested, 0, __ATOMIC_RELAXED))
+		return;
+	g_hash_table_iter_init(&iter, cache->builds);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct build_entry *e = value;
+
+		if (e->build && !e->build->completed) {
+			drop_build(cache, e);
+			dropped++;
+		}
+		e->flight.retry_at = 0;
+	}
+	g_hash_table_iter_init(&iter, cache->pipelines);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct pipeline_entry *p = value;
+
+		p->flight.fresh_until = 0;
+		p->flight.retry_at = 0;
+	}
+	pfs_log_info("refresh asked for: dropped %u unfinished builds", dropped);
+}
+
+/* ---- single flight, failures, backoff ----------------------------------- */
+
+static double now_monotonic(void)
+{
+	return pfs_limiter_now();
+}
+
+/* Called with cache->lock held: waits until the fetch of @f in flight
+ * ends. */
+static void wait_for_flight(struct pfs_cache *cache, struct flight *f)
 {
 	unsigned generation = f->generation;
 
-	if (!f->fetching) {
-		f->fetching = true;
-		return true;
-	}
 	while (f->fetching && f->generation == generation)
 		pthread_cond_wait(&cache->fetched, &cache->lock);
-	return false;
+}
+
+/* Called with cache->lock held, by a reader with nothing cached whose
+ * entry is backing off: true after waiting for the retry time (or for any
+ * fetch to end), false when that is past the reader's timeout. */
+static bool wait_for_retry(struct pfs_cache *cache, double retry_at)
+{
+	double now = now_monotonic();
+	double until = fmin(retry_at, now + STOP_CHECK_INTERVAL);
+	struct timespec ts;
+
+	if (retry_at > now + cache->config.timeout ||
+	    (cache->stop && cache->stop(cache->stop_arg)))
+		return false;
+	ts.tv_sec = (time_t)until;
+	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+	pthread_cond_timedwait(&cache->fetched, &cache->lock, &ts);
+	return true;
 }
 
 /* Called with cache->lock held, by the thread that led the fetch. */
@@ -177,37 +327,50 @@ static void land(struct pfs_cache *cache, struct flight *f, int err)
 	pthread_cond_broadcast(&cache->fetched);
 }
 
+/* Called with cache->lock held after a fetch of @what ended: logs an
+ * outage once (and when it changes), its end, and sets the backoff. */
+static void note_outcome(struct flight *f, int err, const char *what,
+			 const struct pfs_api_failure *failure, bool have_copy,
+			 double now)
+{
+	bool same_as_before = f->failures > 0 && f->last_err == err;
+
+	if (err == 0) {
+		if (f->failures > 0)
+			pfs_log_info("%s: the service answers again", what);
+		f->failures = 0;
+		f->retry_at = 0;
+		return;
+	}
+	/* "not sent" is the limiter's doing, not the service's: no backoff */
+	if (err != -EBUSY)
+		f->failures++;
+	if (pfs_api_is_transient(err) && err != -EBUSY)
+		f->retry_at = now + pfs_limiter_backoff(BACKOFF_BASE, f->failures,
+							BACKOFF_CAP);
+	if (same_as_before) {
+		pfs_log_debug("%s", failure->what);
+		return;
+	}
+	pfs_log_err("%s", failure->what);
+	if (have_copy && pfs_api_is_transient(err))
+		pfs_log_warn("%s: serving the cached copy until the service "
+			     "answers again", what);
+}
+
 /* What a reader gets for the outcome of a call to the API. */
 static int reader_errno(int err)
 {
 	return (err == 0 || err == -ENOENT || err == -EACCES) ? err : -EIO;
 }
 
-/* Called with cache->lock held. Installs a freshly fetched @build. */
-static void install_build(struct pfs_cache *cache, const char *pipeline_id,
-			  const char *build_id, struct pfs_build *build,
-			  double now)
+/* A reader that has a copy to fall back on does not wait for the limiter. */
+static double deadline_for(const struct pfs_cache *cache, bool have_copy)
 {
-	struct build_entry *e = build_entry(cache, pipeline_id, build_id);
-
-	build->fetched_at = time(NULL);
-	pfs_build_unref(e->build);
-	e->build = pfs_build_ref(build);
-	e->flight.fresh_until = now + cache->ttl;
-	e->flight.stale_logged = false;
-	note_build_seen(cache, pipeline_id, build_id);
+	return have_copy ? 0 : now_monotonic() + cache->config.timeout;
 }
 
-/* Called with cache->lock held, after a refresh failed for a passing
- * reason while an older copy exists: keep serving it, retry after ttl. */
-static void keep_stale(struct pfs_cache *cache, struct flight *f,
-		       const char *what, double now)
-{
-	f->fresh_until = now + cache->ttl;
-	if (!f->stale_logged)
-		pfs_log_warn("%s: refresh failed, serving the cached copy", what);
-	f->stale_logged = true;
-}
+/* ---- builds ----------------------------------------------------------- */
 
 static bool build_usable(const struct build_entry *e, double now)
 {
@@ -221,34 +384,70 @@ static double build_fresh_for(const struct build_entry *e, double now)
 	return e->flight.fresh_until > now ? e->flight.fresh_until - now : 0;
 }
 
-/* Called with cache->lock held; drops it while the request runs. Entries
- * are never freed while the cache lives, so @e stays valid. */
-static int fetch_build(struct pfs_cache *cache, struct build_entry *e,
-		       const char *pipeline_id, const char *build_id)
+/* Called with cache->lock held; drops it while the request runs. Returns
+ * the outcome for this reader: 0 also when a stale copy is to be served. */
+static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 {
+	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
-	long retry_after;
-	double now;
+	double deadline = deadline_for(cache, e->build != NULL);
+	char what[300];
 	int res;
 
+	e->flight.fetching = true;
 	pthread_mutex_unlock(&cache->lock);
-	res = pfs_api_get_status(cache->api, pipeline_id, build_id, &build,
-				 &retry_after);
+	res = pfs_api_get_status(cache->api, e->pipeline_id, e->build_id,
+				 deadline, &build, &failure);
 	pthread_mutex_lock(&cache->lock);
-	now = now_monotonic();
+	snprintf(what, sizeof(what), "pipeline %s build %s", e->pipeline_id,
+		 e->build_id);
+	note_outcome(&e->flight, res, what, &failure, e->build != NULL,
+		     now_monotonic());
 	if (res == 0) {
-		install_build(cache, pipeline_id, build_id, build, now);
+		install_build(cache, e->pipeline_id, e->build_id, build,
+			      now_monotonic());
 		pfs_build_unref(build);
-	} else if (pfs_api_is_transient(res) && e->build) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "pipeline %s build %s", pipeline_id,
-			 build_id);
-		keep_stale(cache, &e->flight, what, now);
-		res = 0;
 	}
 	land(cache, &e->flight, res);
-	return res;
+	return (res < 0 && pfs_api_is_transient(res) && e->build) ? 0 : res;
+}
+
+/* Called with cache->lock held. 0 when e->build may be served. */
+static int resolve_build(struct pfs_cache *cache, struct build_entry *e)
+{
+	struct pipeline_entry *p;
+	int res;
+
+	for (;;) {
+		double now = now_monotonic();
+
+		if (build_usable(e, now))
+			return 0;
+		if (e->flight.fetching) {
+			wait_for_flight(cache, &e->flight);
+			res = e->flight.last_err;
+			/* share the outcome of the fetch we waited for */
+			if (e->build && (res == 0 || pfs_api_is_transient(res)))
+				return 0;
+			if (res < 0)
+				return res;
+			continue;
+		}
+		/* a latest call in flight may be bringing this very build */
+		p = pipeline_entry(cache, e->pipeline_id);
+		if (p->flight.fetching) {
+			wait_for_flight(cache, &p->flight);
+			continue;
+		}
+		if (now < e->flight.retry_at) {	/* backing off */
+			if (e->build)
+				return 0;
+			if (!wait_for_retry(cache, e->flight.retry_at))
+				return e->flight.last_err;
+			continue;
+		}
+		return fetch_build(cache, e);
+	}
 }
 
 int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
@@ -256,24 +455,17 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 			double *fresh_for)
 {
 	struct build_entry *e;
-	int res = 0;
+	int res;
 
 	*out = NULL;
 	pthread_mutex_lock(&cache->lock);
+	refresh_if_requested(cache);
 	e = build_entry(cache, pipeline_id, build_id);
-	for (;;) {
-		if (build_usable(e, now_monotonic()))
-			break;
-		if (lead_or_wait(cache, &e->flight)) {
-			res = fetch_build(cache, e, pipeline_id, build_id);
-			break;
-		}
-		/* a fetch we waited for ended: share its outcome */
-		res = e->flight.last_err;
-		if (res < 0 || e->build)
-			break;
-	}
+	res = resolve_build(cache, e);
+	if (res == 0 && !e->build)
+		res = -EIO;
 	if (res == 0) {
+		touch(cache, e);
 		*out = pfs_build_ref(e->build);
 		*fresh_for = build_fresh_for(e, now_monotonic());
 	}
@@ -281,54 +473,76 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 	return reader_errno(res);
 }
 
+/* ---- latest ----------------------------------------------------------- */
+
 /* Called with cache->lock held; drops it while the request runs. */
-static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
+static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p,
+			double deadline)
 {
+	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
-	long retry_after;
-	double now;
+	char what[300];
 	int res;
 
+	p->flight.fetching = true;
 	pthread_mutex_unlock(&cache->lock);
-	res = pfs_api_get_status(cache->api, p->id, NULL, &build, &retry_after);
+	res = pfs_api_get_status(cache->api, p->id, NULL, deadline, &build,
+				 &failure);
 	pthread_mutex_lock(&cache->lock);
-	now = now_monotonic();
+	snprintf(what, sizeof(what), "pipeline %s latest", p->id);
+	note_outcome(&p->flight, res, what, &failure, p->latest_known,
+		     now_monotonic());
 	if (res == 0) {
 		g_free(p->latest);
 		p->latest = g_strdup(build->build_id);
 		p->latest_known = true;
-		p->flight.fresh_until = now + cache->ttl;
-		p->flight.stale_logged = false;
+		p->flight.fresh_until = now_monotonic() + cache->config.ttl;
 		list_pipeline(cache, p);
 		/* the same body is that build's status: no second request */
 		if (build->build_id)
-			install_build(cache, p->id, build->build_id, build, now);
+			install_build(cache, p->id, build->build_id, build,
+				      now_monotonic());
 		pfs_build_unref(build);
-	} else if (pfs_api_is_transient(res) && p->latest_known) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "pipeline %s latest", p->id);
-		keep_stale(cache, &p->flight, what, now);
-		res = 0;
 	}
 	land(cache, &p->flight, res);
-	return res;
+	return (res < 0 && pfs_api_is_transient(res) && p->latest_known) ? 0 : res;
 }
 
-/* Called with cache->lock held. */
+/* Called with cache->lock held. 0 when p->latest may be served. */
 static int resolve_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 {
 	int res;
 
 	for (;;) {
-		if (p->latest_known && now_monotonic() < p->flight.fresh_until)
+		double now = now_monotonic();
+
+		if (p->latest_known && now < p->flight.fresh_until)
 			return 0;
-		if (lead_or_wait(cache, &p->flight))
-			return fetch_latest(cache, p);
-		res = p->flight.last_err;
-		if (res < 0 || p->latest_known)
-			return res;
+		if (p->flight.fetching) {
+			wait_for_flight(cache, &p->flight);
+			res = p->flight.last_err;
+			if (p->latest_known && (res == 0 || pfs_api_is_transient(res)))
+				return 0;
+			if (res < 0)
+				return res;
+			continue;
+		}
+		if (now < p->flight.retry_at) {
+			if (p->latest_known)
+				return 0;
+			if (!wait_for_retry(cache, p->flight.retry_at))
+				return p->flight.last_err;
+			continue;
+		}
+		return fetch_latest(cache, p, deadline_for(cache, p->latest_known));
 	}
+}
+
+static double latest_fresh_for(const struct pipeline_entry *p)
+{
+	double now = now_monotonic();
+
+	return p->flight.fresh_until > now ? p->flight.fresh_until - now : 0;
 }
 
 int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
@@ -339,15 +553,14 @@ int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
 
 	*build_id = NULL;
 	pthread_mutex_lock(&cache->lock);
+	refresh_if_requested(cache);
 	p = pipeline_entry(cache, pipeline_id);
 	res = resolve_latest(cache, p);
 	if (res == 0 && !p->latest)
 		res = -ENOENT;
 	if (res == 0) {
-		double now = now_monotonic();
-
 		*build_id = g_strdup(p->latest);
-		*fresh_for = p->flight.fresh_until > now ? p->flight.fresh_until - now : 0;
+		*fresh_for = latest_fresh_for(p);
 	}
 	pthread_mutex_unlock(&cache->lock);
 	return reader_errno(res);
@@ -359,6 +572,7 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 	int res = 0;
 
 	pthread_mutex_lock(&cache->lock);
+	refresh_if_requested(cache);
 	p = pipeline_entry(cache, pipeline_id);
 	if (!p->listed) {
 		res = resolve_latest(cache, p);
@@ -369,6 +583,47 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 	pthread_mutex_unlock(&cache->lock);
 	return reader_errno(res);
 }
+
+/* ---- prefetch --------------------------------------------------------- */
+
+/* Runs on a prefetch thread. */
+static void prefetch_one(gpointer data, gpointer user_data)
+{
+	struct pfs_cache *cache = user_data;
+	struct pipeline_entry *p;
+	char *id = data;
+
+	pthread_mutex_lock(&cache->lock);
+	p = pipeline_entry(cache, id);
+	p->prefetch_queued = false;
+	resolve_latest(cache, p);
+	pthread_mutex_unlock(&cache->lock);
+	g_free(id);
+}
+
+void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
+{
+	double now = now_monotonic();
+	char **id;
+
+	if (!cache->prefetch)
+		return;
+	pthread_mutex_lock(&cache->lock);
+	refresh_if_requested(cache);
+	for (id = pipeline_ids; *id; id++) {
+		struct pipeline_entry *p = pipeline_entry(cache, *id);
+
+		if ((p->latest_known && now < p->flight.fresh_until) ||
+		    p->flight.fetching || p->prefetch_queued ||
+		    now < p->flight.retry_at)
+			continue;
+		p->prefetch_queued = true;
+		g_thread_pool_push(cache->prefetch, g_strdup(*id), NULL);
+	}
+	pthread_mutex_unlock(&cache->lock);
+}
+
+/* ---- listings ---------------------------------------------------------- */
 
 void pfs_cache_list_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 {

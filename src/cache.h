@@ -1,11 +1,17 @@
 /* cache.h - what the mount knows: pipelines, their latest build, and
- * fetched builds, each fetched lazily and kept as long as it is fresh.
+ * fetched builds, each fetched lazily and kept while it is fresh.
  *
- * A completed build never changes, so once cached it is never fetched
- * again. An unfinished build, and which build is "latest", stay fresh for
- * ttl seconds. When a refresh fails for a passing reason (network,
- * timeout, 5xx, 429) the last good copy is served and the refresh retried
- * after another ttl. Concurrent readers of one entry share one request.
+ * A completed build never changes: once cached it is never fetched again
+ * (unless evicted). An unfinished build, and which build is "latest",
+ * stay fresh for ttl seconds. Concurrent readers of one entry share one
+ * request, and a reader of a build waits for a latest call of its
+ * pipeline in flight, which may bring that very build.
+ *
+ * When a fetch fails for a passing reason (network, timeout, 5xx, 429)
+ * the last good copy is served and the fetch retried after an
+ * exponential, jittered backoff; an outage is logged once per entry.
+ * Cached builds are bounded by max_bytes, least recently used dropped
+ * first.
  *
  * One mutex (cache->lock) guards every entry; it is never held across a
  * request. Builds handed out are references the caller must drop with
@@ -15,6 +21,7 @@
 #define PFS_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "api.h"
 #include "model.h"
@@ -22,10 +29,24 @@
 /* freshness reported for what never changes: a completed build */
 #define PFS_CACHE_FOREVER (365.0 * 24 * 3600)
 
+struct pfs_cache_config {
+	double ttl;		/* freshness of unfinished builds and latest */
+	double timeout;		/* how long a reader may wait for a request */
+	size_t max_bytes;	/* bound on cached build data */
+	unsigned prefetchers;	/* threads for prefetching; 0: none */
+};
+
 struct pfs_cache;
 
 /* The cache uses, but does not own, @api. */
-int pfs_cache_new(struct pfs_api *api, double ttl, struct pfs_cache **out);
+int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
+		  struct pfs_cache **out);
+/* Readers waiting out a backoff give up soon after @stop(@arg) returns
+ * true: so that unmounting never waits for them. Set before any read. */
+void pfs_cache_set_stop(struct pfs_cache *cache, bool (*stop)(void *),
+			void *arg);
+
+/* Waits for prefetches under way to end. */
 void pfs_cache_free(struct pfs_cache *cache);
 
 /* Puts @pipeline_id at the root's listing without fetching anything. */
@@ -42,11 +63,16 @@ int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
 			 char **build_id, double *fresh_for);
 
 /* Build @build_id of @pipeline_id: *@out gets a reference, *@fresh_for
- * the seconds it stays fresh (PFS_CACHE_FOREVER once completed).
- * Errors for the reader: -ENOENT, -EACCES or -EIO. */
+ * the seconds it stays fresh (PFS_CACHE_FOREVER once completed; 0 for a
+ * stale copy served while the service fails). Errors for the reader:
+ * -ENOENT, -EACCES or -EIO. */
 int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 			const char *build_id, struct pfs_build **out,
 			double *fresh_for);
+
+/* Starts, in the background, the latest calls of those of @pipeline_ids
+ * whose answer is not fresh: someone listing them is about to look. */
+void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids);
 
 /* true when the last latest call named no build: "latest" does not exist */
 bool pfs_cache_latest_absent(struct pfs_cache *cache, const char *pipeline_id);
@@ -55,5 +81,10 @@ bool pfs_cache_latest_absent(struct pfs_cache *cache, const char *pipeline_id);
  * and the builds of @pipeline_id seen so far, in the order first seen. */
 char **pfs_cache_list_pipelines(struct pfs_cache *cache);
 char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id);
+
+/* Asks for every unfinished build and latest answer to be dropped, so the
+ * next read fetches afresh. Async-signal-safe (for SIGHUP): the drop
+ * happens at the next call into the cache. */
+void pfs_cache_request_refresh(struct pfs_cache *cache);
 
 #endif

@@ -15,6 +15,8 @@ struct pfs_http {
 	/* one lock per curl_lock_data kind, as libcurl asks of a share */
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 	long timeout_ms;
+	bool (*stop)(void *);	/* set before any request */
+	void *stop_arg;
 };
 
 struct transfer {
@@ -85,6 +87,21 @@ void pfs_http_free(struct pfs_http *http)
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&http->locks[i]);
 	g_free(http);
+}
+
+void pfs_http_set_stop(struct pfs_http *http, bool (*stop)(void *), void *arg)
+{
+	http->stop = stop;
+	http->stop_arg = arg;
+}
+
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct pfs_http *http = userp;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return http->stop && http->stop(http->stop_arg);	/* nonzero aborts */
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -158,6 +175,9 @@ static void set_request_options(struct pfs_http *http, CURL *curl,
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, http);
 }
 
 static int transfer_error(CURLcode code, const struct transfer *t,
@@ -171,6 +191,8 @@ static int transfer_error(CURLcode code, const struct transfer *t,
 	snprintf(err, errsize, "%s", curl_err[0] ? curl_err : curl_easy_strerror(code));
 	if (code == CURLE_OPERATION_TIMEDOUT)
 		return -ETIMEDOUT;
+	if (code == CURLE_ABORTED_BY_CALLBACK)
+		return -ECANCELED;
 	if (code == CURLE_OUT_OF_MEMORY)
 		return -ENOMEM;
 	return -ECOMM;

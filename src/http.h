@@ -8,6 +8,7 @@
 #ifndef PFS_HTTP_H
 #define PFS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bodies larger than this are refused: no real status response is near. */
@@ -30,10 +31,15 @@ void pfs_http_global_cleanup(void);
 int pfs_http_new(long timeout_ms, struct pfs_http **out);
 void pfs_http_free(struct pfs_http *http);
 
+/* Transfers stop (as -ECANCELED) as soon as @stop(@arg) returns true:
+ * so that unmounting never waits for a request that hangs. */
+void pfs_http_set_stop(struct pfs_http *http, bool (*stop)(void *), void *arg);
+
 /* GETs @url sending the NULL-ended list @headers ("Name: value").
  * Returns 0 when a response arrived, whatever its status; then the caller
  * owns resp->body. Otherwise -ETIMEDOUT, -ECOMM (connection or protocol
- * failure), -EMSGSIZE (body over PFS_HTTP_MAX_BODY) or -ENOMEM, with a
+ * failure), -EMSGSIZE (body over PFS_HTTP_MAX_BODY), -ECANCELED (stopped)
+ * or -ENOMEM, with a
  * description in @err. */
 int pfs_http_get(struct pfs_http *http, const char *url,
 		 const char *const *headers, struct pfs_http_response *resp,

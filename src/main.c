@@ -5,6 +5,8 @@
  * multi-threaded FUSE loop until unmounted or signalled.
  */
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "fs.h"
 #include "http.h"
 #include "inode.h"
+#include "limiter.h"
 #include "log.h"
 #include "namespace.h"
 #include "options.h"
@@ -24,6 +27,7 @@ struct daemon {
 	struct fuse_cmdline_opts cmdline;
 	struct pfs_token *token;
 	struct pfs_http *http;
+	struct pfs_limiter *limiter;
 	struct pfs_api *api;
 	struct pfs_cache *cache;
 	struct pfs_ns *ns;
@@ -49,11 +53,19 @@ static int open_token(struct daemon *d)
 
 static int build_modules(struct daemon *d)
 {
+	struct pfs_cache_config config = {
+		.ttl = d->opts.ttl,
+		.timeout = d->opts.timeout,
+		.max_bytes = (size_t)(d->opts.cache_mib * 1024 * 1024),
+		.prefetchers = d->opts.prefetch ? d->opts.max_requests : 0,
+	};
 	char **id;
 
 	if (pfs_http_new((long)(d->opts.timeout * 1000), &d->http) < 0 ||
-	    pfs_api_new(d->opts.endpoint, d->http, d->token, &d->api) < 0 ||
-	    pfs_cache_new(d->api, d->opts.ttl, &d->cache) < 0 ||
+	    pfs_limiter_new(d->opts.max_requests, d->opts.rate, &d->limiter) < 0 ||
+	    pfs_api_new(d->opts.endpoint, d->http, d->token, d->limiter,
+			&d->api) < 0 ||
+	    pfs_cache_new(d->api, &config, &d->cache) < 0 ||
 	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0 ||
 	    pfs_inodes_new(&d->inodes) < 0) {
 		fprintf(stderr, "pipelinefs: out of memory\n");
@@ -72,6 +84,7 @@ static void free_modules(struct daemon *d)
 	pfs_ns_free(d->ns);
 	pfs_cache_free(d->cache);
 	pfs_api_free(d->api);
+	pfs_limiter_free(d->limiter);
 	pfs_http_free(d->http);
 	pfs_token_free(d->token);
 }
@@ -94,6 +107,31 @@ static int run_loop(struct daemon *d, struct fuse_session *se)
 	return res;
 }
 
+static struct pfs_cache *hup_cache;
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	pfs_cache_request_refresh(hup_cache);
+}
+
+/* SIGHUP asks for fresh data instead of ending the session as libfuse's
+ * handler would. */
+static int catch_sighup(struct daemon *d)
+{
+	struct sigaction sa = { .sa_handler = on_sighup };
+
+	hup_cache = d->cache;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGHUP, &sa, NULL);
+}
+
+static bool session_ended(void *se)
+{
+	return fuse_session_exited(se);
+}
+
 /* Returns the exit status: 0 when unmounted or stopped by a signal. */
 static int serve(struct daemon *d, struct fuse_args *args)
 {
@@ -105,6 +143,12 @@ static int serve(struct daemon *d, struct fuse_args *args)
 		return 1;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
+	if (catch_sighup(d) != 0)
+		goto out_signals;
+	/* requests and waits in progress end when the session does */
+	pfs_http_set_stop(d->http, session_ended, se);
+	pfs_limiter_set_stop(d->limiter, session_ended, se);
+	pfs_cache_set_stop(d->cache, session_ended, se);
 	if (fuse_session_mount(se, d->cmdline.mountpoint) != 0)
 		goto out_signals;
 	if (fuse_daemonize(d->cmdline.foreground) != 0)

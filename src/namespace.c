@@ -306,6 +306,8 @@ static void list_root(struct pfs_ns *ns, GArray *entries)
 	char **ids = pfs_cache_list_pipelines(ns->cache);
 	char **id;
 
+	/* whoever lists the pipelines is about to look inside them */
+	pfs_cache_prefetch_latest(ns->cache, ids);
 	for (id = ids; *id; id++)
 		set_node(&add_entry(entries, *id, S_IFDIR)->node,
 			 PFS_NS_PIPELINE, *id, NULL, NULL);
@@ -318,6 +320,7 @@ static void list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	char **ids = pfs_cache_list_builds(ns->cache, dir->pipeline_id);
 	char **id;
 
+	pfs_cache_prefetch_latest(ns->cache, (char *[]){ dir->pipeline_id, NULL });
 	if (!pfs_cache_latest_absent(ns->cache, dir->pipeline_id))
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
 			 PFS_NS_LATEST, dir->pipeline_id, NULL, NULL);

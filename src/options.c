@@ -14,6 +14,8 @@
 
 #define DEFAULT_TTL 5.0
 #define DEFAULT_TIMEOUT 30.0
+#define DEFAULT_MAX_REQUESTS 8
+#define DEFAULT_CACHE_MIB 64.0
 /* Requests that hang hold a thread each: keep enough for the rest. */
 #define DEFAULT_MAX_THREADS "-omax_threads=64"
 
@@ -29,6 +31,10 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("pipelines", pipelines_text),
 	PFS_OPT("ttl", ttl_text),
 	PFS_OPT("timeout", timeout_text),
+	PFS_OPT("max_requests", max_requests_text),
+	PFS_OPT("rate", rate_text),
+	PFS_OPT("cache_size", cache_size_text),
+	PFS_OPT("prefetch", prefetch_text),
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
@@ -53,6 +59,12 @@ static void print_usage(const char *progname)
 	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
 	       "                           'latest' (default: 5)\n"
 	       "    -o timeout=SECONDS     limit of one HTTP request (default: 30)\n"
+	       "    -o max_requests=N      requests in flight at most (default: 8)\n"
+	       "    -o rate=N              requests per second at most (default: no\n"
+	       "                           limit)\n"
+	       "    -o cache_size=MIB      memory for cached builds (default: 64)\n"
+	       "    -o prefetch=0|1        start the requests a listing's children\n"
+	       "                           need before they are read (default: 1)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version of pipelinefs and libfuse\n\n",
 	       progname);
@@ -98,9 +110,9 @@ static int fail(const char *fmt, ...)
 	return -1;
 }
 
-/* Reads @text as seconds within [@min, @max]; -1 when it is not. */
-static int parse_seconds(const char *name, const char *text, double min,
-			 double max, double *out)
+/* Reads @text as a number within [@min, @max]; -1 when it is not. */
+static int parse_number(const char *name, const char *text, double min,
+			double max, double *out)
 {
 	char *end;
 	double value;
@@ -111,7 +123,7 @@ static int parse_seconds(const char *name, const char *text, double min,
 	value = strtod(text, &end);
 	if (errno || end == text || *end || !isfinite(value) || value < min ||
 	    value > max) {
-		fprintf(stderr, "pipelinefs: %s=%s: expected seconds from %g to %g\n",
+		fprintf(stderr, "pipelinefs: %s=%s: expected a number from %g to %g\n",
 			name, text, min, max);
 		return -1;
 	}
@@ -194,6 +206,38 @@ static int check_pipelines(struct pfs_options *opts)
 	return 0;
 }
 
+static int parse_whole(const char *name, const char *text, unsigned min,
+		       unsigned max, unsigned *out)
+{
+	double value = *out;
+
+	if (parse_number(name, text, min, max, &value) < 0)
+		return -1;
+	if (value != (unsigned)value)
+		return fail("%s=%s: expected a whole number", name, text);
+	*out = (unsigned)value;
+	return 0;
+}
+
+static int check_numbers(struct pfs_options *opts)
+{
+	unsigned prefetch = (unsigned)opts->prefetch;
+
+	/* || stops at the first bad value: one error line, not several */
+	if (parse_number("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||
+	    parse_number("timeout", opts->timeout_text, 0.001, 3600,
+			 &opts->timeout) < 0 ||
+	    parse_whole("max_requests", opts->max_requests_text, 1, 1024,
+			&opts->max_requests) < 0 ||
+	    parse_number("rate", opts->rate_text, 0, 1e6, &opts->rate) < 0 ||
+	    parse_number("cache_size", opts->cache_size_text, 0, 1 << 20,
+			 &opts->cache_mib) < 0 ||
+	    parse_whole("prefetch", opts->prefetch_text, 0, 1, &prefetch) < 0)
+		return -1;
+	opts->prefetch = (int)prefetch;
+	return 0;
+}
+
 static int take_positional(struct pfs_options *opts, struct fuse_args *args)
 {
 	const char *mountpoint;
@@ -254,6 +298,9 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	memset(cmdline, 0, sizeof(*cmdline));
 	opts->ttl = DEFAULT_TTL;
 	opts->timeout = DEFAULT_TIMEOUT;
+	opts->max_requests = DEFAULT_MAX_REQUESTS;
+	opts->cache_mib = DEFAULT_CACHE_MIB;
+	opts->prefetch = 1;
 	if (fuse_opt_parse(args, opts, option_table, option_proc) < 0)
 		return -1;
 	if (opts->show_help) {
@@ -270,9 +317,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 			    "PIPELINEFS_TOKEN");
 	if (take_positional(opts, args) < 0 || check_endpoint(opts) < 0 ||
 	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
-	    parse_seconds("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||
-	    parse_seconds("timeout", opts->timeout_text, 0.001, 3600,
-			  &opts->timeout) < 0 ||
+	    check_numbers(opts) < 0 ||
 	    add_defaults(args, opts->endpoint) != 0)
 		return -1;
 	if (fuse_parse_cmdline(args, cmdline) != 0)
@@ -293,6 +338,10 @@ void pfs_options_free(struct pfs_options *opts)
 	free(opts->pipelines_text);
 	free(opts->ttl_text);
 	free(opts->timeout_text);
+	free(opts->max_requests_text);
+	free(opts->rate_text);
+	free(opts->cache_size_text);
+	free(opts->prefetch_text);
 	for (i = 0; i < 3 && i < opts->n_positional; i++)
 		g_free(opts->positional[i]);
 }

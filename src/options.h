@@ -14,10 +14,18 @@ struct pfs_options {
 	char **pipelines;	/* NULL-ended list of ids to show at the root */
 	double ttl;
 	double timeout;
+	unsigned max_requests;
+	double rate;		/* requests per second; 0: no limit */
+	double cache_mib;
+	int prefetch;
 	/* as given, before checking: */
 	char *pipelines_text;
 	char *ttl_text;
 	char *timeout_text;
+	char *max_requests_text;
+	char *rate_text;
+	char *cache_size_text;
+	char *prefetch_text;
 	int show_help;
 	int show_version;
 	int token_on_command_line;

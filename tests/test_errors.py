@@ -128,7 +128,8 @@ def test_unusable_body_is_eio(mnt, mount, sim, kind):
     assert errno_of(os.listdir, build) == errno.EIO
     requests = sim.api_requests(PIPELINE_SUCCESS, build_id="7")
     assert [entry["status"] for entry in requests] == [200] * len(requests)
-    assert len(log_lines(mount, status_path(PIPELINE_SUCCESS, "7"))) == len(requests)
+    # however many requests the same failure takes, it is logged once
+    assert len(log_lines(mount, status_path(PIPELINE_SUCCESS, "7"))) == 1
     assert_mount_still_works(mnt)
     sim.clear_faults()
     assert read(build / "status") == b"completed\n"
@@ -216,9 +217,9 @@ def test_failure_with_nothing_cached_is_eio(mnt, mount, sim, fault, code):
     assert errno_of(read, mnt / PIPELINE_SUCCESS / "7" / "status") == errno.EIO
     requests = sim.api_requests(PIPELINE_SUCCESS, build_id="7")
     assert len(requests) >= 1
-    assert len(log_lines(mount, status_path(PIPELINE_SUCCESS, "7"))) == len(requests)
+    assert len(log_lines(mount, status_path(PIPELINE_SUCCESS, "7"))) == 1
     if code:
-        assert len(log_lines(mount, code)) == len(requests)
+        assert len(log_lines(mount, code)) == 1
     assert_mount_still_works(mnt)
 
 

@@ -58,9 +58,13 @@ def build_ids_asked(sim, pipeline_id):
 # Laziness
 
 
-def test_mounting_and_listing_the_root_fetch_nothing(mnt, sim):
+def test_mounting_fetches_nothing(mnt, sim):
     assert os.path.ismount(mnt)
     assert sim.requests() == []
+
+
+def test_listing_with_prefetch_off_fetches_nothing(mount_with, sim):
+    mnt = mount_with(prefetch=0)
     assert os.listdir(mnt) == list(TEST_PIPELINES)
     assert os.listdir(mnt / PIPELINE_SUCCESS) == ["latest"]
     assert sim.requests() == []

@@ -203,6 +203,7 @@ def test_latest_is_a_symlink_to_the_newest_build_id(mnt):
     assert read(latest / "start_time") == b"2026-11-28 09:00:00\n"
 
 
+@pytest.mark.parametrize("mount_options", [{"pipelines": ":".join(TEST_PIPELINES), "prefetch": 0}])
 def test_pipeline_dir_lists_latest_then_builds_in_first_seen_order(mnt):
     pipeline = mnt / PIPELINE_SUCCESS
     assert os.listdir(pipeline) == ["latest"]

@@ -1,0 +1,51 @@
+/* limiter.h - how many requests may go out, and when.
+ *
+ * Three limits, one place: at most max_in_flight requests at once (the
+ * connection pool's size), at most `rate` requests per second across the
+ * mount (a token bucket holding one second's worth), and none at all while
+ * the service has told us to back off (429, or 503 with Retry-After).
+ * Thread-safe: one mutex guards every field.
+ */
+#ifndef PFS_LIMITER_H
+#define PFS_LIMITER_H
+
+#include <stdbool.h>
+
+/* Longest pause a Retry-After may impose. */
+#define PFS_LIMITER_MAX_PAUSE 60.0
+
+struct pfs_limiter;
+
+/* @rate 0 means no rate limit. */
+int pfs_limiter_new(unsigned max_in_flight, double rate,
+		    struct pfs_limiter **out);
+void pfs_limiter_free(struct pfs_limiter *limiter);
+
+/* Waits for the right to send one request until @deadline (monotonic
+ * seconds, see pfs_limiter_now()). Returns 0, and the caller must call
+ * pfs_limiter_release() when the request ends; or -EAGAIN at once when
+ * the right cannot come by @deadline (paused, rate or slots exhausted). */
+int pfs_limiter_acquire(struct pfs_limiter *limiter, double deadline);
+void pfs_limiter_release(struct pfs_limiter *limiter);
+
+/* Waits in pfs_limiter_acquire() end with -EAGAIN soon after @stop(@arg)
+ * returns true: so that unmounting never waits for them. Set it before
+ * any request. */
+void pfs_limiter_set_stop(struct pfs_limiter *limiter, bool (*stop)(void *),
+			  void *arg);
+
+/* The service throttled us: no request starts for @retry_after seconds,
+ * or, when it named none (< 0), for an exponentially growing, jittered
+ * pause. Returns the pause chosen. */
+double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after);
+
+/* A request went through: throttling backoff starts over. */
+void pfs_limiter_succeeded(struct pfs_limiter *limiter);
+
+double pfs_limiter_now(void);
+
+/* @base * 2^(@attempt - 1), capped at @cap, times a random factor in
+ * [0.5, 1.5) so that many clients do not retry in step. */
+double pfs_limiter_backoff(double base, unsigned attempt, double cap);
+
+#endif
