@@ -40,7 +40,6 @@ struct pipeline_entry {
 	char *id;
 	bool listed;		/* shown at the root */
 	bool latest_known;	/* a latest call has succeeded */
-	bool prefetch_queued;
 	char *latest;		/* the build it named, or NULL */
 	struct flight flight;	/* of the latest call */
 	GPtrArray *builds;	/* ids seen, in order first seen */
@@ -51,7 +50,7 @@ struct pfs_cache {
 	struct pfs_cache_config config;
 	bool (*stop)(void *);
 	void *stop_arg;
-	GThreadPool *prefetch;		/* of pipeline ids (owned strings) */
+	GThreadPool *workers;		/* of struct job: background fetches */
 	int refresh_requested;		/* atomic; set from a signal handler */
 	pthread_mutex_t lock;
 	pthread_cond_t fetched;		/* broadcast when any fetch ends */
@@ -63,7 +62,23 @@ struct pfs_cache {
 	size_t bytes;			/* sum of their sizes */
 };
 
-static void prefetch_one(gpointer data, gpointer user_data);
+/* A fetch to run in the background; its entry's flight is already
+ * marked as fetching, so readers wait for it rather than start another. */
+struct job {
+	char *pipeline_id;
+	char *build_id;		/* NULL: the latest call */
+};
+
+static void run_job(gpointer data, gpointer user_data);
+
+static void free_job(void *data)
+{
+	struct job *job = data;
+
+	g_free(job->pipeline_id);
+	g_free(job->build_id);
+	g_free(job);
+}
 
 static void free_pipeline_entry(void *data)
 {
@@ -104,10 +119,9 @@ int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
 	cache->builds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      free_build_entry);
 	g_queue_init(&cache->lru);
-	if (config->prefetchers > 0)
-		cache->prefetch = g_thread_pool_new(prefetch_one, cache,
-						    (gint)config->prefetchers,
-						    FALSE, NULL);
+	cache->workers = g_thread_pool_new_full(run_job, cache, free_job,
+						(gint)(config->workers ? config->workers : 1),
+						FALSE, NULL);
 	*out = cache;
 	return 0;
 }
@@ -123,8 +137,8 @@ void pfs_cache_free(struct pfs_cache *cache)
 {
 	if (!cache)
 		return;
-	if (cache->prefetch)
-		g_thread_pool_free(cache->prefetch, TRUE, TRUE);
+	if (cache->workers)
+		g_thread_pool_free(cache->workers, TRUE, TRUE);
 	g_hash_table_destroy(cache->builds);
 	g_ptr_array_free(cache->listed, TRUE);
 	g_hash_table_destroy(cache->pipelines);
@@ -290,31 +304,66 @@ static double now_monotonic(void)
 	return pfs_limiter_now();
 }
 
+static bool stopping(struct pfs_cache *cache)
+{
+	return cache->stop && cache->stop(cache->stop_arg);
+}
+
+/* Called with cache->lock held: sleeps until @until at most, or until
+ * any fetch ends, or a moment passes so that stopping() is looked at. */
+static void sleep_a_little(struct pfs_cache *cache, double until)
+{
+	double when = fmin(until, now_monotonic() + STOP_CHECK_INTERVAL);
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)when;
+	ts.tv_nsec = (long)((when - (double)ts.tv_sec) * 1e9);
+	pthread_cond_timedwait(&cache->fetched, &cache->lock, &ts);
+}
+
 /* Called with cache->lock held: waits until the fetch of @f in flight
- * ends. */
-static void wait_for_flight(struct pfs_cache *cache, struct flight *f)
+ * ends, but not past @until nor the end of the session. True if it
+ * ended. */
+static bool wait_for_flight(struct pfs_cache *cache, struct flight *f,
+			    double until)
 {
 	unsigned generation = f->generation;
 
-	while (f->fetching && f->generation == generation)
-		pthread_cond_wait(&cache->fetched, &cache->lock);
+	while (f->fetching && f->generation == generation) {
+		if (now_monotonic() >= until || stopping(cache))
+			return false;
+		sleep_a_little(cache, until);
+	}
+	return true;
+}
+
+/* How long a reader with nothing cached may wait. */
+static double reader_deadline(const struct pfs_cache *cache)
+{
+	return now_monotonic() + cache->config.timeout;
+}
+
+/* Called with cache->lock held: hands a fetch to a worker thread. */
+static void start_job(struct pfs_cache *cache, struct flight *f,
+		      const char *pipeline_id, const char *build_id)
+{
+	struct job *job = g_new0(struct job, 1);
+
+	job->pipeline_id = g_strdup(pipeline_id);
+	job->build_id = g_strdup(build_id);
+	f->fetching = true;
+	g_thread_pool_push(cache->workers, job, NULL);
 }
 
 /* Called with cache->lock held, by a reader with nothing cached whose
- * entry is backing off: true after waiting for the retry time (or for any
- * fetch to end), false when that is past the reader's timeout. */
-static bool wait_for_retry(struct pfs_cache *cache, double retry_at)
+ * entry is backing off: true after waiting a little towards the retry
+ * time, false when that is past the reader's @deadline. */
+static bool wait_for_retry(struct pfs_cache *cache, double retry_at,
+			   double deadline)
 {
-	double now = now_monotonic();
-	double until = fmin(retry_at, now + STOP_CHECK_INTERVAL);
-	struct timespec ts;
-
-	if (retry_at > now + cache->config.timeout ||
-	    (cache->stop && cache->stop(cache->stop_arg)))
+	if (retry_at > deadline || stopping(cache))
 		return false;
-	ts.tv_sec = (time_t)until;
-	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-	pthread_cond_timedwait(&cache->fetched, &cache->lock, &ts);
+	sleep_a_little(cache, retry_at);
 	return true;
 }
 
@@ -384,8 +433,8 @@ static double build_fresh_for(const struct build_entry *e, double now)
 	return e->flight.fresh_until > now ? e->flight.fresh_until - now : 0;
 }
 
-/* Called with cache->lock held; drops it while the request runs. Returns
- * the outcome for this reader: 0 also when a stale copy is to be served. */
+/* Called with cache->lock held, with e->flight.fetching set by the
+ * caller; drops the lock while the request runs. Returns the outcome. */
 static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 {
 	struct pfs_api_failure failure;
@@ -394,7 +443,6 @@ static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 	char what[300];
 	int res;
 
-	e->flight.fetching = true;
 	pthread_mutex_unlock(&cache->lock);
 	res = pfs_api_get_status(cache->api, e->pipeline_id, e->build_id,
 				 deadline, &build, &failure);
@@ -409,43 +457,65 @@ static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 		pfs_build_unref(build);
 	}
 	land(cache, &e->flight, res);
-	return (res < 0 && pfs_api_is_transient(res) && e->build) ? 0 : res;
+	return res;
+}
+
+/* What a reader holding @copy gets after a fetch ended with @err: the
+ * copy, also when the service failed for a passing reason. */
+static int outcome_with_copy(bool copy, int err)
+{
+	if (copy && (err == 0 || pfs_api_is_transient(err)))
+		return 0;
+	return err;
+}
+
+/* Called with cache->lock held: a stale copy is refreshed in the
+ * background; the reader waits for that only a little. */
+static int refresh_build(struct pfs_cache *cache, struct build_entry *e)
+{
+	if (!e->flight.fetching)
+		start_job(cache, &e->flight, e->pipeline_id, e->build_id);
+	if (!wait_for_flight(cache, &e->flight,
+			     now_monotonic() + PFS_CACHE_PATIENCE))
+		return 0;	/* still running: serve the stale copy */
+	return outcome_with_copy(e->build != NULL, e->flight.last_err);
 }
 
 /* Called with cache->lock held. 0 when e->build may be served. */
 static int resolve_build(struct pfs_cache *cache, struct build_entry *e)
 {
+	const double deadline = reader_deadline(cache);
 	struct pipeline_entry *p;
-	int res;
 
 	for (;;) {
 		double now = now_monotonic();
 
 		if (build_usable(e, now))
 			return 0;
+		if (e->build && now >= e->flight.retry_at)
+			return refresh_build(cache, e);
+		if (e->build)		/* backing off: the copy will do */
+			return 0;
 		if (e->flight.fetching) {
-			wait_for_flight(cache, &e->flight);
-			res = e->flight.last_err;
-			/* share the outcome of the fetch we waited for */
-			if (e->build && (res == 0 || pfs_api_is_transient(res)))
-				return 0;
-			if (res < 0)
-				return res;
+			if (!wait_for_flight(cache, &e->flight, deadline))
+				return -ETIMEDOUT;
+			if (e->flight.last_err < 0)
+				return e->flight.last_err;
 			continue;
 		}
 		/* a latest call in flight may be bringing this very build */
 		p = pipeline_entry(cache, e->pipeline_id);
 		if (p->flight.fetching) {
-			wait_for_flight(cache, &p->flight);
+			if (!wait_for_flight(cache, &p->flight, deadline))
+				return -ETIMEDOUT;
 			continue;
 		}
-		if (now < e->flight.retry_at) {	/* backing off */
-			if (e->build)
-				return 0;
-			if (!wait_for_retry(cache, e->flight.retry_at))
+		if (now < e->flight.retry_at) {
+			if (!wait_for_retry(cache, e->flight.retry_at, deadline))
 				return e->flight.last_err;
 			continue;
 		}
+		e->flight.fetching = true;
 		return fetch_build(cache, e);
 	}
 }
@@ -475,16 +545,16 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 
 /* ---- latest ----------------------------------------------------------- */
 
-/* Called with cache->lock held; drops it while the request runs. */
-static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p,
-			double deadline)
+/* Called with cache->lock held, with p->flight.fetching set by the
+ * caller; drops the lock while the request runs. Returns the outcome. */
+static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 {
 	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
+	double deadline = deadline_for(cache, p->latest_known);
 	char what[300];
 	int res;
 
-	p->flight.fetching = true;
 	pthread_mutex_unlock(&cache->lock);
 	res = pfs_api_get_status(cache->api, p->id, NULL, deadline, &build,
 				 &failure);
@@ -505,36 +575,43 @@ static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p,
 		pfs_build_unref(build);
 	}
 	land(cache, &p->flight, res);
-	return (res < 0 && pfs_api_is_transient(res) && p->latest_known) ? 0 : res;
+	return res;
 }
 
 /* Called with cache->lock held. 0 when p->latest may be served. */
 static int resolve_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 {
-	int res;
+	const double deadline = reader_deadline(cache);
 
 	for (;;) {
 		double now = now_monotonic();
 
 		if (p->latest_known && now < p->flight.fresh_until)
 			return 0;
-		if (p->flight.fetching) {
-			wait_for_flight(cache, &p->flight);
-			res = p->flight.last_err;
-			if (p->latest_known && (res == 0 || pfs_api_is_transient(res)))
+		if (p->latest_known && now >= p->flight.retry_at) {
+			if (!p->flight.fetching)
+				start_job(cache, &p->flight, p->id, NULL);
+			if (!wait_for_flight(cache, &p->flight,
+					     now_monotonic() + PFS_CACHE_PATIENCE))
 				return 0;
-			if (res < 0)
-				return res;
-			continue;
+			return outcome_with_copy(true, p->flight.last_err);
 		}
-		if (now < p->flight.retry_at) {
-			if (p->latest_known)
-				return 0;
-			if (!wait_for_retry(cache, p->flight.retry_at))
+		if (p->latest_known)	/* backing off: the last answer will do */
+			return 0;
+		if (p->flight.fetching) {
+			if (!wait_for_flight(cache, &p->flight, deadline))
+				return -ETIMEDOUT;
+			if (p->flight.last_err < 0)
 				return p->flight.last_err;
 			continue;
 		}
-		return fetch_latest(cache, p, deadline_for(cache, p->latest_known));
+		if (now < p->flight.retry_at) {
+			if (!wait_for_retry(cache, p->flight.retry_at, deadline))
+				return p->flight.last_err;
+			continue;
+		}
+		p->flight.fetching = true;
+		return fetch_latest(cache, p);
 	}
 }
 
@@ -584,21 +661,22 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 	return reader_errno(res);
 }
 
-/* ---- prefetch --------------------------------------------------------- */
+/* ---- background work ------------------------------------------------- */
 
-/* Runs on a prefetch thread. */
-static void prefetch_one(gpointer data, gpointer user_data)
+/* Runs on a worker thread. */
+static void run_job(gpointer data, gpointer user_data)
 {
 	struct pfs_cache *cache = user_data;
-	struct pipeline_entry *p;
-	char *id = data;
+	struct job *job = data;
 
 	pthread_mutex_lock(&cache->lock);
-	p = pipeline_entry(cache, id);
-	p->prefetch_queued = false;
-	resolve_latest(cache, p);
+	if (job->build_id)
+		fetch_build(cache, build_entry(cache, job->pipeline_id,
+					       job->build_id));
+	else
+		fetch_latest(cache, pipeline_entry(cache, job->pipeline_id));
 	pthread_mutex_unlock(&cache->lock);
-	g_free(id);
+	free_job(job);
 }
 
 void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
@@ -606,7 +684,7 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
 	double now = now_monotonic();
 	char **id;
 
-	if (!cache->prefetch)
+	if (!cache->config.prefetch)
 		return;
 	pthread_mutex_lock(&cache->lock);
 	refresh_if_requested(cache);
@@ -614,11 +692,9 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
 		struct pipeline_entry *p = pipeline_entry(cache, *id);
 
 		if ((p->latest_known && now < p->flight.fresh_until) ||
-		    p->flight.fetching || p->prefetch_queued ||
-		    now < p->flight.retry_at)
+		    p->flight.fetching || now < p->flight.retry_at)
 			continue;
-		p->prefetch_queued = true;
-		g_thread_pool_push(cache->prefetch, g_strdup(*id), NULL);
+		start_job(cache, &p->flight, p->id, NULL);
 	}
 	pthread_mutex_unlock(&cache->lock);
 }

@@ -7,6 +7,10 @@
  * request, and a reader of a build waits for a latest call of its
  * pipeline in flight, which may bring that very build.
  *
+ * A reader of a stale copy waits for its refresh (run in the background)
+ * at most PFS_CACHE_PATIENCE seconds, then gets the stale copy: a slow or
+ * hung service never stalls reads of what is cached.
+ *
  * When a fetch fails for a passing reason (network, timeout, 5xx, 429)
  * the last good copy is served and the fetch retried after an
  * exponential, jittered backoff; an outage is logged once per entry.
@@ -26,6 +30,9 @@
 #include "api.h"
 #include "model.h"
 
+/* How long a reader holding a stale copy waits for its refresh. */
+#define PFS_CACHE_PATIENCE 1.0
+
 /* freshness reported for what never changes: a completed build */
 #define PFS_CACHE_FOREVER (365.0 * 24 * 3600)
 
@@ -33,7 +40,8 @@ struct pfs_cache_config {
 	double ttl;		/* freshness of unfinished builds and latest */
 	double timeout;		/* how long a reader may wait for a request */
 	size_t max_bytes;	/* bound on cached build data */
-	unsigned prefetchers;	/* threads for prefetching; 0: none */
+	unsigned workers;	/* threads for background refreshes */
+	bool prefetch;		/* listings start their children's requests */
 };
 
 struct pfs_cache;

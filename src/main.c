@@ -57,7 +57,8 @@ static int build_modules(struct daemon *d)
 		.ttl = d->opts.ttl,
 		.timeout = d->opts.timeout,
 		.max_bytes = (size_t)(d->opts.cache_mib * 1024 * 1024),
-		.prefetchers = d->opts.prefetch ? d->opts.max_requests : 0,
+		.workers = d->opts.max_requests,
+		.prefetch = d->opts.prefetch,
 	};
 	char **id;
 
