@@ -23,7 +23,8 @@ def test_help_lists_our_options_before_libfuse_options():
     assert result.returncode == 0
     out = result.stdout + result.stderr
     for option in ("endpoint=URL", "token_file=PATH", "pipelines=ID", "ttl=SECONDS",
-                   "timeout=SECONDS", "--version"):
+                   "timeout=SECONDS", "max_requests=N", "rate=N", "cache_size=MIB",
+                   "prefetch=0|1", "--version"):
         assert option in out
     assert "allow_other" in out
     assert out.index("ttl=SECONDS") < out.index("allow_other")
@@ -53,6 +54,12 @@ def token_path(tmp_path):
     ("endpoint=ftp://example.com", "ftp://example.com"),
     ("endpoint=https://", "https://"),
     ("frobnicate=1", "frobnicate"),
+    ("max_requests=0", "max_requests=0"),
+    ("max_requests=2.5", "max_requests=2.5"),
+    ("rate=-1", "rate=-1"),
+    ("cache_size=lots", "cache_size=lots"),
+    ("prefetch=2", "prefetch=2"),
+    ("ttl=1,timeout=0,rate=-1", "timeout=0"),
 ])
 def test_bad_option_is_one_line_error_and_nothing_mounted(tmp_path, token_path, options,
                                                           complaint):
