@@ -5,7 +5,7 @@ set -euo pipefail
 
 PIPELINEFS_PACKAGES=(
   build-essential meson ninja-build pkg-config
-  libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev libglib2.0-dev
+  libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev libglib2.0-dev zlib1g-dev
   python3 python3-pytest curl jq
 )
 

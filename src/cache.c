@@ -28,6 +28,7 @@ struct flight {
 };
 
 struct build_entry {
+	uint32_t slot;
 	char *pipeline_id;
 	char *build_id;
 	struct pfs_build *build;	/* last good copy, or NULL */
@@ -37,6 +38,7 @@ struct build_entry {
 };
 
 struct pipeline_entry {
+	uint32_t slot;
 	char *id;
 	bool listed;		/* shown at the root */
 	bool latest_known;	/* a latest call has succeeded */
@@ -58,6 +60,8 @@ struct pfs_cache {
 	GHashTable *pipelines;		/* id -> struct pipeline_entry */
 	GPtrArray *listed;		/* ids shown at the root, in order */
 	GHashTable *builds;		/* "pipeline/build" -> struct build_entry */
+	GPtrArray *pipeline_slots;	/* slot -> struct pipeline_entry */
+	GPtrArray *build_slots;		/* slot -> struct build_entry */
 	GQueue lru;			/* entries holding a build, newest first */
 	size_t bytes;			/* sum of their sizes */
 };
@@ -119,6 +123,8 @@ int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
 	cache->builds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      free_build_entry);
 	g_queue_init(&cache->lru);
+	cache->pipeline_slots = g_ptr_array_new();
+	cache->build_slots = g_ptr_array_new();
 	cache->workers = g_thread_pool_new_full(run_job, cache, free_job,
 						(gint)(config->workers ? config->workers : 1),
 						FALSE, NULL);
@@ -139,6 +145,8 @@ void pfs_cache_free(struct pfs_cache *cache)
 		return;
 	if (cache->workers)
 		g_thread_pool_free(cache->workers, TRUE, TRUE);
+	g_ptr_array_free(cache->build_slots, TRUE);
+	g_ptr_array_free(cache->pipeline_slots, TRUE);
 	g_hash_table_destroy(cache->builds);
 	g_ptr_array_free(cache->listed, TRUE);
 	g_hash_table_destroy(cache->pipelines);
@@ -157,6 +165,8 @@ static struct pipeline_entry *pipeline_entry(struct pfs_cache *cache,
 		p = g_new0(struct pipeline_entry, 1);
 		p->id = g_strdup(id);
 		p->builds = g_ptr_array_new_with_free_func(g_free);
+		p->slot = cache->pipeline_slots->len;
+		g_ptr_array_add(cache->pipeline_slots, p);
 		g_hash_table_insert(cache->pipelines, p->id, p);
 	}
 	return p;
@@ -179,6 +189,8 @@ static struct build_entry *build_entry(struct pfs_cache *cache,
 	e->pipeline_id = g_strdup(pipeline_id);
 	e->build_id = g_strdup(build_id);
 	e->lru_link.data = e;
+	e->slot = cache->build_slots->len;
+	g_ptr_array_add(cache->build_slots, e);
 	g_hash_table_insert(cache->builds, key, e);
 	return e;
 }
@@ -697,6 +709,62 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
 		start_job(cache, &p->flight, p->id, NULL);
 	}
 	pthread_mutex_unlock(&cache->lock);
+}
+
+/* ---- slots ------------------------------------------------------------- */
+
+int pfs_cache_pipeline_slot(struct pfs_cache *cache, const char *pipeline_id,
+			    uint32_t *slot)
+{
+	pthread_mutex_lock(&cache->lock);
+	*slot = pipeline_entry(cache, pipeline_id)->slot;
+	pthread_mutex_unlock(&cache->lock);
+	return 0;
+}
+
+int pfs_cache_build_slot(struct pfs_cache *cache, const char *pipeline_id,
+			 const char *build_id, uint32_t max_slots,
+			 uint32_t *slot)
+{
+	char *key = g_strconcat(pipeline_id, "/", build_id, NULL);
+	int res = 0;
+
+	pthread_mutex_lock(&cache->lock);
+	if (!g_hash_table_contains(cache->builds, key) &&
+	    cache->build_slots->len >= max_slots)
+		res = -ENOSPC;
+	else
+		*slot = build_entry(cache, pipeline_id, build_id)->slot;
+	pthread_mutex_unlock(&cache->lock);
+	g_free(key);
+	return res;
+}
+
+const char *pfs_cache_pipeline_of_slot(struct pfs_cache *cache, uint32_t slot)
+{
+	const char *id = NULL;
+
+	pthread_mutex_lock(&cache->lock);
+	if (slot < cache->pipeline_slots->len)
+		id = ((struct pipeline_entry *)cache->pipeline_slots->pdata[slot])->id;
+	pthread_mutex_unlock(&cache->lock);
+	return id;
+}
+
+int pfs_cache_build_of_slot(struct pfs_cache *cache, uint32_t slot,
+			    const char **pipeline_id, const char **build_id)
+{
+	struct build_entry *e = NULL;
+
+	pthread_mutex_lock(&cache->lock);
+	if (slot < cache->build_slots->len)
+		e = cache->build_slots->pdata[slot];
+	pthread_mutex_unlock(&cache->lock);
+	if (!e)
+		return -ESTALE;
+	*pipeline_id = e->pipeline_id;
+	*build_id = e->build_id;
+	return 0;
 }
 
 /* ---- listings ---------------------------------------------------------- */

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api.h"
 #include "model.h"
@@ -56,6 +57,19 @@ void pfs_cache_set_stop(struct pfs_cache *cache, bool (*stop)(void *),
 
 /* Waits for prefetches under way to end. */
 void pfs_cache_free(struct pfs_cache *cache);
+
+/* Slots: small numbers that name a pipeline or a build for as long as the
+ * cache lives (inode numbers are made of them). Asking for the slot of an
+ * id gives it one; -ENOSPC past @max_slots. The ids returned for a slot
+ * stay valid as long as the cache. */
+int pfs_cache_pipeline_slot(struct pfs_cache *cache, const char *pipeline_id,
+			    uint32_t *slot);
+int pfs_cache_build_slot(struct pfs_cache *cache, const char *pipeline_id,
+			 const char *build_id, uint32_t max_slots,
+			 uint32_t *slot);
+const char *pfs_cache_pipeline_of_slot(struct pfs_cache *cache, uint32_t slot);
+int pfs_cache_build_of_slot(struct pfs_cache *cache, uint32_t slot,
+			    const char **pipeline_id, const char **build_id);
 
 /* Puts @pipeline_id at the root's listing without fetching anything. */
 void pfs_cache_list_pipeline(struct pfs_cache *cache, const char *pipeline_id);

@@ -1,5 +1,6 @@
 /* fs.c - see fs.h */
 #include "fs.h"
+#include "inode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,10 +43,9 @@ static void release_handle(struct pfs_fs *fs, void *handle)
 		free_handle(handle, kind);
 }
 
-void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns, struct pfs_inodes *inodes)
+void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns)
 {
 	fs->ns = ns;
-	fs->inodes = inodes;
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
@@ -65,70 +65,51 @@ void pfs_fs_cleanup(struct pfs_fs *fs)
 	pthread_mutex_destroy(&fs->lock);
 }
 
-static struct pfs_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
-{
-	return pfs_inodes_find(fs_of(req)->inodes, ino);
-}
-
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct pfs_fs *fs = fs_of(req);
-	struct pfs_inode *dir = inode_of(req, parent);
 	struct fuse_entry_param entry;
-	struct pfs_ns_node child;
+	struct pfs_ns_node dir, child;
 	struct pfs_ns_attr attr;
-	int res;
+	int res = pfs_ino_decode(parent, &dir);
 
-	if (!dir) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	res = pfs_ns_lookup(fs->ns, &dir->node, name, &child, &attr);
+	if (res == 0)
+		res = pfs_ns_lookup(fs_of(req)->ns, &dir, name, &child, &attr);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
 	}
 	memset(&entry, 0, sizeof(entry));
-	entry.ino = pfs_inodes_remember(fs->inodes, &child);
+	entry.ino = pfs_ino_encode(&child);
 	entry.attr = attr.st;
 	entry.attr.st_ino = entry.ino;
 	entry.attr_timeout = attr.timeout;
 	entry.entry_timeout = attr.timeout;
-	pfs_ns_node_clear(&child);
-	if (fuse_reply_entry(req, &entry) == -ENOENT)
-		/* the kernel gave up on the request: it holds no lookup */
-		pfs_inodes_forget(fs->inodes, entry.ino, 1);
+	fuse_reply_entry(req, &entry);
 }
 
+/* Inode numbers carry their meaning (inode.h): there is nothing to free. */
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	pfs_inodes_forget(fs_of(req)->inodes, ino, nlookup);
+	(void)ino, (void)nlookup;
 	fuse_reply_none(req);
 }
 
 static void fs_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		pfs_inodes_forget(fs_of(req)->inodes, forgets[i].ino,
-				  forgets[i].nlookup);
+	(void)count, (void)forgets;
 	fuse_reply_none(req);
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pfs_inode *inode = inode_of(req, ino);
+	struct pfs_ns_node node;
 	struct pfs_ns_attr attr;
-	int res;
+	int res = pfs_ino_decode(ino, &node);
 
 	(void)fi;
-	if (!inode) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	res = pfs_ns_getattr(fs_of(req)->ns, &inode->node, &attr);
+	if (res == 0)
+		res = pfs_ns_getattr(fs_of(req)->ns, &node, &attr);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -139,11 +120,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct pfs_inode *inode = inode_of(req, ino);
+	struct pfs_ns_node node;
 	char *target = NULL;
-	int res = inode ? pfs_ns_readlink(fs_of(req)->ns, &inode->node, &target)
-			: -ESTALE;
+	int res = pfs_ino_decode(ino, &node);
 
+	if (res == 0)
+		res = pfs_ns_readlink(fs_of(req)->ns, &node, &target);
 	if (res < 0)
 		fuse_reply_err(req, -res);
 	else
@@ -153,11 +135,12 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pfs_inode *inode = inode_of(req, ino);
 	struct pfs_ns_listing *listing = NULL;
-	int res = inode ? pfs_ns_list(fs_of(req)->ns, &inode->node, &listing)
-			: -ESTALE;
+	struct pfs_ns_node node;
+	int res = pfs_ino_decode(ino, &node);
 
+	if (res == 0)
+		res = pfs_ns_list(fs_of(req)->ns, &node, &listing);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -190,8 +173,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else {
 			name = listing->entries[i - 2].name;
 			st.st_mode = listing->entries[i - 2].type;
-			st.st_ino = pfs_inodes_number(fs_of(req)->inodes,
-						      &listing->entries[i - 2].node);
+			st.st_ino = pfs_ino_encode(&listing->entries[i - 2].node);
 		}
 		len = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
 		if (len > size - used)
@@ -212,15 +194,14 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pfs_inode *inode = inode_of(req, ino);
 	struct pfs_ns_file *file = NULL;
-	int res;
+	struct pfs_ns_node node;
+	int res = pfs_ino_decode(ino, &node);
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	res = inode ? pfs_ns_open(fs_of(req)->ns, &inode->node, &file) : -ESTALE;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		res = -EROFS;
+	if (res == 0)
+		res = pfs_ns_open(fs_of(req)->ns, &node, &file);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -239,6 +220,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct pfs_ns_file *file = (struct pfs_ns_file *)(uintptr_t)fi->fh;
+	char *copy;
 
 	(void)ino;
 	if (off < 0 || (size_t)off >= file->len) {
@@ -247,7 +229,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > file->len - (size_t)off)
 		size = file->len - (size_t)off;
-	fuse_reply_buf(req, file->content + off, size);
+	/* once the kernel has the reply it may release the file on another
+	 * thread before fuse_reply_buf() returns: reply from our own copy */
+	copy = g_memdup2(file->content + off, size);
+	fuse_reply_buf(req, copy, size);
+	g_free(copy);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

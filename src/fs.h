@@ -7,24 +7,22 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
-#include "inode.h"
 #include "namespace.h"
 
 #include <glib.h>
 #include <pthread.h>
 
-/* Passed as the session's userdata. The fs uses, but does not own, ns and
- * inodes; it owns the handles of open files and directories. */
+/* Passed as the session's userdata. The fs uses, but does not own, ns;
+ * it owns the handles of open files and directories. */
 struct pfs_fs {
 	struct pfs_ns *ns;
-	struct pfs_inodes *inodes;
 	pthread_mutex_t lock;
 	GHashTable *open_handles;	/* guarded by lock: handle -> its kind */
 };
 
 extern const struct fuse_lowlevel_ops pfs_fs_ops;
 
-void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns, struct pfs_inodes *inodes);
+void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns);
 
 /* Frees what the kernel never released: files still open at unmount. */
 void pfs_fs_cleanup(struct pfs_fs *fs);

@@ -1,49 +1,29 @@
-/* inode.h - inode numbers for namespace nodes, and the kernel's lookup
- * counts on them.
+/* inode.h - inode numbers: a node's identity packed into 64 bits.
  *
- * A node's number is a hash of its identity, so it is the same in a
- * readdir, a stat and a later mount. An inode lives from the first
- * lookup the kernel is told of until the kernel forgets it; the table owns
- * every struct pfs_inode and its lock guards the table and all nlookup
- * counts. A struct pfs_inode found by number stays valid while the
- * kernel holds a lookup on it, which it does for the whole of any
- * operation on it.
+ *   1                                          the root
+ *   01 | pipeline slot                         a pipeline's directory
+ *   10 | pipeline slot                         its "latest" link
+ *   11 | build slot (22 bits) | path (40 bits) a node of a build's tree
+ *
+ * Slots are the cache's small numbers for pipelines and builds (cache.h),
+ * paths the model's path hashes (model.h). Nothing is stored per inode, so
+ * the kernel may hold any number of them at no cost to the daemon, the
+ * same node has the same number in a readdir, a stat and after a refresh,
+ * and lookup counts need no bookkeeping.
  */
 #ifndef PFS_INODE_H
 #define PFS_INODE_H
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
-#include <stdint.h>
 
 #include "namespace.h"
 
-struct pfs_inode {
-	fuse_ino_t ino;
-	struct pfs_ns_node node;	/* owned */
-	char *key;			/* pfs_ns_node_key(), owned */
-	uint64_t nlookup;		/* guarded by the table's lock */
-};
+#define PFS_INO_MAX_BUILDS (UINT32_C(1) << 22)
 
-struct pfs_inodes;
+fuse_ino_t pfs_ino_encode(const struct pfs_ns_node *node);
 
-int pfs_inodes_new(struct pfs_inodes **out);
-void pfs_inodes_free(struct pfs_inodes *inodes);
-
-/* The number @node has (or will have, once looked up). */
-fuse_ino_t pfs_inodes_number(struct pfs_inodes *inodes,
-			     const struct pfs_ns_node *node);
-
-/* Counts one kernel lookup of @node, creating its inode if needed (the
- * table copies @node). Returns the inode number. */
-fuse_ino_t pfs_inodes_remember(struct pfs_inodes *inodes,
-			       const struct pfs_ns_node *node);
-
-/* The inode numbered @ino, or NULL (FUSE_ROOT_ID always exists). */
-struct pfs_inode *pfs_inodes_find(struct pfs_inodes *inodes, fuse_ino_t ino);
-
-/* The kernel dropped @nlookup lookups of @ino; frees it at zero. */
-void pfs_inodes_forget(struct pfs_inodes *inodes, fuse_ino_t ino,
-		       uint64_t nlookup);
+/* 0, or -ESTALE for a number no node of ours can have. */
+int pfs_ino_decode(fuse_ino_t ino, struct pfs_ns_node *node);
 
 #endif

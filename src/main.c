@@ -15,7 +15,6 @@
 #include "cache.h"
 #include "fs.h"
 #include "http.h"
-#include "inode.h"
 #include "limiter.h"
 #include "log.h"
 #include "namespace.h"
@@ -31,7 +30,6 @@ struct daemon {
 	struct pfs_api *api;
 	struct pfs_cache *cache;
 	struct pfs_ns *ns;
-	struct pfs_inodes *inodes;
 	struct pfs_fs fs;
 };
 
@@ -67,21 +65,19 @@ static int build_modules(struct daemon *d)
 	    pfs_api_new(d->opts.endpoint, d->http, d->token, d->limiter,
 			&d->api) < 0 ||
 	    pfs_cache_new(d->api, &config, &d->cache) < 0 ||
-	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0 ||
-	    pfs_inodes_new(&d->inodes) < 0) {
+	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0) {
 		fprintf(stderr, "pipelinefs: out of memory\n");
 		return -1;
 	}
 	for (id = d->opts.pipelines; *id; id++)
 		pfs_cache_list_pipeline(d->cache, *id);
-	pfs_fs_init(&d->fs, d->ns, d->inodes);
+	pfs_fs_init(&d->fs, d->ns);
 	return 0;
 }
 
 static void free_modules(struct daemon *d)
 {
 	pfs_fs_cleanup(&d->fs);
-	pfs_inodes_free(d->inodes);
 	pfs_ns_free(d->ns);
 	pfs_cache_free(d->cache);
 	pfs_api_free(d->api);

@@ -6,7 +6,9 @@
 #include <glib.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* The depth of nesting a real response needs is 6; json-c's default 32
  * keeps a hostile body from exhausting the stack. */
@@ -25,7 +27,10 @@ static const char *const state_fields[] = {
 
 struct builder {
 	GArray *nodes;		/* of struct pfs_node */
+	GArray *last_child;	/* of uint32_t, per node, while building */
+	GArray *path_state;	/* of uint64_t: FNV-1a state of each node's path */
 	GString *strings;
+	GHashTable *interned;	/* GBytes text -> offset + 1 in strings */
 	char *err;
 	size_t errsize;
 };
@@ -35,36 +40,75 @@ static struct pfs_node *node_at(struct builder *b, uint32_t index)
 	return &g_array_index(b->nodes, struct pfs_node, index);
 }
 
+/* Text is stored once per build however often it occurs: values such as
+ * "completed\n" and every field name repeat on each task. */
 static uint32_t add_text(struct builder *b, const char *text, size_t len)
 {
-	uint32_t offset = (uint32_t)b->strings->len;
+	GBytes *key = g_bytes_new(text, len);
+	gpointer found = g_hash_table_lookup(b->interned, key);
+	uint32_t offset;
 
+	if (found) {
+		g_bytes_unref(key);
+		return (uint32_t)(GPOINTER_TO_SIZE(found) - 1);
+	}
+	offset = (uint32_t)b->strings->len;
 	g_string_append_len(b->strings, text, (gssize)len);
 	g_string_append_c(b->strings, '\0');
+	g_hash_table_insert(b->interned, key, GSIZE_TO_POINTER(offset + 1));
 	return offset;
+}
+
+/* FNV-1a over the path, continued from the parent's state, so a node's
+ * number depends on its path alone: the same after every refresh. */
+static uint64_t extend_path(uint64_t state, const char *name)
+{
+	state ^= '/';
+	state *= 0x100000001b3ULL;
+	for (; *name; name++) {
+		state ^= (unsigned char)*name;
+		state *= 0x100000001b3ULL;
+	}
+	return state;
+}
+
+/* The final mix spreads FNV's state over the 40 bits that are kept. */
+static uint64_t finish_hash(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h & PFS_PATH_HASH_MASK;
 }
 
 static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 			 bool is_dir)
 {
+	uint64_t state = parent == PFS_NODE_NONE ? 0xcbf29ce484222325ULL :
+		extend_path(g_array_index(b->path_state, uint64_t, parent), name);
 	struct pfs_node node = {
+		.path_hash = finish_hash(state),
 		.name = add_text(b, name, strlen(name)),
 		.first_child = PFS_NODE_NONE,
-		.last_child = PFS_NODE_NONE,
 		.next_sibling = PFS_NODE_NONE,
 		.is_dir = is_dir,
 	};
 	uint32_t index = b->nodes->len;
+	uint32_t none = PFS_NODE_NONE;
 
 	g_array_append_val(b->nodes, node);
+	g_array_append_val(b->last_child, none);
+	g_array_append_val(b->path_state, state);
 	if (parent != PFS_NODE_NONE) {
-		struct pfs_node *dir = node_at(b, parent);
+		uint32_t *last = &g_array_index(b->last_child, uint32_t, parent);
 
-		if (dir->last_child == PFS_NODE_NONE)
-			dir->first_child = index;
+		if (*last == PFS_NODE_NONE)
+			node_at(b, parent)->first_child = index;
 		else
-			node_at(b, dir->last_child)->next_sibling = index;
-		dir->last_child = index;
+			node_at(b, *last)->next_sibling = index;
+		*last = index;
 	}
 	return index;
 }
@@ -73,15 +117,19 @@ static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 static void set_content(struct builder *b, uint32_t file, const char *text,
 			size_t len)
 {
-	uint32_t content = add_text(b, text ? text : "", text ? len : 0);
+	char *line;
 
-	if (text) {
-		b->strings->str[b->strings->len - 1] = '\n';
-		g_string_append_c(b->strings, '\0');
-		len++;
+	if (!text) {
+		node_at(b, file)->content = add_text(b, "", 0);
+		node_at(b, file)->content_len = 0;
+		return;
 	}
-	node_at(b, file)->content = content;
-	node_at(b, file)->content_len = text ? (uint32_t)len : 0;
+	line = g_malloc(len + 1);
+	memcpy(line, text, len);
+	line[len] = '\n';
+	node_at(b, file)->content = add_text(b, line, len + 1);
+	node_at(b, file)->content_len = (uint32_t)(len + 1);
+	g_free(line);
 }
 
 /* A value as text: a string as itself, anything else (a wrong type) as
@@ -320,6 +368,124 @@ static void read_build_identity(struct pfs_build *build,
 		build->build_id = g_strdup(text);
 }
 
+static void builder_init(struct builder *b, size_t body_len)
+{
+	b->nodes = g_array_new(FALSE, FALSE, sizeof(struct pfs_node));
+	b->last_child = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	b->path_state = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	b->strings = g_string_sized_new(body_len / 4);
+	b->interned = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					    (GDestroyNotify)g_bytes_unref, NULL);
+}
+
+static void builder_clear(struct builder *b)
+{
+	if (b->nodes)
+		g_array_free(b->nodes, TRUE);
+	if (b->strings)
+		g_string_free(b->strings, TRUE);
+	g_array_free(b->last_child, TRUE);
+	g_array_free(b->path_state, TRUE);
+	g_hash_table_destroy(b->interned);
+}
+
+struct hash_slot {
+	uint64_t hash;
+	uint32_t node;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+	const struct hash_slot *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static void sort_index(struct pfs_build *build)
+{
+	struct hash_slot *slots = g_new(struct hash_slot, build->n_nodes);
+	uint32_t i;
+
+	for (i = 0; i < build->n_nodes; i++) {
+		slots[i].hash = build->nodes[i].path_hash;
+		slots[i].node = i;
+	}
+	qsort(slots, build->n_nodes, sizeof(*slots), by_hash);
+	for (i = 0; i < build->n_nodes; i++)
+		build->by_hash[i] = slots[i].node;
+	g_free(slots);
+}
+
+/* Two paths of one build with the same 40-bit hash would share an inode:
+ * astronomically rare, but then the later node is moved to a free value. */
+static void separate_collisions(struct pfs_build *build)
+{
+	GHashTable *used = g_hash_table_new(g_int64_hash, g_int64_equal);
+	bool moved = false;
+	uint32_t i;
+
+	for (i = 0; i < build->n_nodes; i++) {
+		struct pfs_node *node = &build->nodes[i];
+
+		while (g_hash_table_contains(used, &node->path_hash)) {
+			node->path_hash = finish_hash(node->path_hash + 1);
+			moved = true;
+		}
+		g_hash_table_add(used, &node->path_hash);
+	}
+	g_hash_table_destroy(used);
+	if (moved)
+		sort_index(build);
+}
+
+static void index_nodes(struct pfs_build *build)
+{
+	uint32_t i;
+
+	build->by_hash = g_new(uint32_t, build->n_nodes);
+	sort_index(build);
+	for (i = 1; i < build->n_nodes; i++)
+		if (build->nodes[build->by_hash[i]].path_hash ==
+		    build->nodes[build->by_hash[i - 1]].path_hash) {
+			separate_collisions(build);
+			break;
+		}
+}
+
+/* The body is kept for status.json, deflated: JSON shrinks several times,
+ * and it is read far less often than the fields. */
+static int keep_body(struct pfs_build *build, const char *body, size_t len)
+{
+	uLongf zlen = compressBound((uLong)len);
+
+	build->zbody = g_malloc(zlen);
+	if (compress2(build->zbody, &zlen, (const Bytef *)body, (uLong)len,
+		      Z_BEST_SPEED) != Z_OK)
+		return -ENOMEM;
+	build->zbody = g_realloc(build->zbody, zlen ? zlen : 1);
+	build->zbody_len = zlen;
+	build->body_len = len;
+	return 0;
+}
+
+static struct pfs_build *finish_build(struct builder *b, struct json_object *obj)
+{
+	struct pfs_build *build = g_new0(struct pfs_build, 1);
+
+	build->refcount = 1;
+	build->n_nodes = b->nodes->len;
+	build->nodes = (struct pfs_node *)g_array_free(b->nodes, FALSE);
+	build->nodes = g_renew(struct pfs_node, build->nodes, build->n_nodes);
+	b->nodes = NULL;
+	build->strings_len = b->strings->len;
+	build->strings = g_realloc(b->strings->str, b->strings->len);
+	g_string_free(b->strings, FALSE);
+	b->strings = NULL;
+	index_nodes(build);
+	read_build_identity(build, obj);
+	return build;
+}
+
 int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 		    char *err, size_t errsize)
 {
@@ -334,30 +500,17 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 	obj = parse_json(body, len, err, errsize);
 	if (!obj)
 		return -EPROTO;
-	b.nodes = g_array_new(FALSE, FALSE, sizeof(struct pfs_node));
-	b.strings = g_string_sized_new(len / 2);
+	builder_init(&b, len);
 	res = build_tree(&b, obj);
-	if (res < 0)
-		goto fail_tree;
-
-	build = g_new0(struct pfs_build, 1);
-	build->refcount = 1;
-	build->body = g_strndup(body, len);
-	build->body_len = len;
-	build->n_nodes = b.nodes->len;
-	build->nodes = (struct pfs_node *)g_array_free(b.nodes, FALSE);
-	build->nodes = g_renew(struct pfs_node, build->nodes, build->n_nodes);
-	build->strings_len = b.strings->len;
-	build->strings = g_realloc(b.strings->str, b.strings->len);
-	g_string_free(b.strings, FALSE);
-	read_build_identity(build, obj);
-	json_object_put(obj);
-	*out = build;
-	return 0;
-
-fail_tree:
-	g_string_free(b.strings, TRUE);
-	g_array_free(b.nodes, TRUE);
+	if (res == 0) {
+		build = finish_build(&b, obj);
+		res = keep_body(build, body, len);
+		if (res < 0)
+			pfs_build_unref(build);
+		else
+			*out = build;
+	}
+	builder_clear(&b);
 	json_object_put(obj);
 	return res;
 }
@@ -372,7 +525,8 @@ void pfs_build_unref(struct pfs_build *build)
 {
 	if (!build || __atomic_sub_fetch(&build->refcount, 1, __ATOMIC_ACQ_REL))
 		return;
-	g_free(build->body);
+	g_free(build->zbody);
+	g_free(build->by_hash);
 	g_free(build->nodes);
 	g_free(build->strings);
 	g_free(build->build_id);
@@ -381,8 +535,8 @@ void pfs_build_unref(struct pfs_build *build)
 
 size_t pfs_build_size(const struct pfs_build *build)
 {
-	return sizeof(*build) + build->body_len + 1 +
-	       build->n_nodes * sizeof(struct pfs_node) + build->strings_len;
+	return sizeof(*build) + build->zbody_len + build->strings_len +
+	       build->n_nodes * (sizeof(struct pfs_node) + sizeof(uint32_t));
 }
 
 uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
@@ -428,9 +582,41 @@ const char *pfs_build_node_content(const struct pfs_build *build,
 	const struct pfs_node *n = &build->nodes[node];
 
 	if (n->is_body) {
-		*len = build->body_len;
-		return build->body;
+		*len = 0;
+		return NULL;
 	}
 	*len = n->content_len;
 	return build->strings + n->content;
+}
+
+char *pfs_build_body(const struct pfs_build *build)
+{
+	char *body = g_malloc(build->body_len + 1);
+	uLongf len = (uLongf)build->body_len;
+
+	if (uncompress((Bytef *)body, &len, build->zbody,
+		       (uLong)build->zbody_len) != Z_OK || len != build->body_len) {
+		g_free(body);
+		return NULL;
+	}
+	body[len] = '\0';
+	return body;
+}
+
+uint32_t pfs_build_find(const struct pfs_build *build, uint64_t path_hash)
+{
+	size_t low = 0, high = build->n_nodes;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		uint64_t h = build->nodes[build->by_hash[mid]].path_hash;
+
+		if (h == path_hash)
+			return build->by_hash[mid];
+		if (h < path_hash)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return PFS_NODE_NONE;
 }

@@ -19,23 +19,28 @@
 
 #define PFS_NODE_NONE UINT32_MAX
 #define PFS_NODE_ROOT 0
+/* Path hashes have 40 bits: they are the low bits of inode numbers. */
+#define PFS_PATH_HASH_MASK ((UINT64_C(1) << 40) - 1)
 
 struct pfs_node {
+	uint64_t path_hash;	/* of the path from the build directory; unique
+				 * in the build, the same after a refresh */
 	uint32_t name;		/* offset into strings */
 	uint32_t content;	/* offset into strings, files only */
 	uint32_t content_len;
 	uint32_t first_child;
-	uint32_t last_child;
 	uint32_t next_sibling;
 	bool is_dir;
-	bool is_body;		/* content is the raw body (status.json) */
+	bool is_body;		/* content is the body (status.json) */
 };
 
 struct pfs_build {
 	int refcount;		/* atomic */
-	char *body;		/* the response body as received, NUL-ended */
-	size_t body_len;
+	unsigned char *zbody;	/* the response body as received, deflated */
+	size_t zbody_len;
+	size_t body_len;	/* inflated */
 	struct pfs_node *nodes;
+	uint32_t *by_hash;	/* node indices sorted by path_hash */
 	uint32_t n_nodes;
 	char *strings;
 	size_t strings_len;
@@ -65,8 +70,17 @@ uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
  * '/'), or PFS_NODE_NONE. */
 uint32_t pfs_build_walk(const struct pfs_build *build, const char *relpath);
 
+/* The node whose path_hash is @path_hash, or PFS_NODE_NONE. */
+uint32_t pfs_build_find(const struct pfs_build *build, uint64_t path_hash);
+
 const char *pfs_build_node_name(const struct pfs_build *build, uint32_t node);
+
+/* A file's content; NULL for the body node (see pfs_build_body). */
 const char *pfs_build_node_content(const struct pfs_build *build,
 				   uint32_t node, size_t *len);
+
+/* The body as received (body_len bytes, NUL-ended), inflated into a new
+ * buffer for the caller to g_free(); NULL if out of memory. */
+char *pfs_build_body(const struct pfs_build *build);
 
 #endif

@@ -1,5 +1,6 @@
 /* namespace.c - see namespace.h */
 #include "namespace.h"
+#include "inode.h"
 #include "names.h"
 
 #include <errno.h>
@@ -17,17 +18,26 @@ struct pfs_ns {
 	uid_t uid;
 	gid_t gid;
 	time_t mount_time;
+	uint64_t build_root_hash;	/* path hash of every build directory */
 };
 
 int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 {
 	struct pfs_ns *ns = g_new0(struct pfs_ns, 1);
+	struct pfs_build *empty;
+	char err[64];
 
 	ns->cache = cache;
 	ns->ttl = ttl;
 	ns->uid = getuid();
 	ns->gid = getgid();
 	ns->mount_time = time(NULL);
+	if (pfs_model_parse("{}", 2, &empty, err, sizeof(err)) < 0) {
+		g_free(ns);
+		return -ENOMEM;
+	}
+	ns->build_root_hash = empty->nodes[PFS_NODE_ROOT].path_hash;
+	pfs_build_unref(empty);
 	*out = ns;
 	return 0;
 }
@@ -35,53 +45,6 @@ int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 void pfs_ns_free(struct pfs_ns *ns)
 {
 	g_free(ns);
-}
-
-void pfs_ns_node_clear(struct pfs_ns_node *node)
-{
-	g_free(node->pipeline_id);
-	g_free(node->build_id);
-	g_free(node->relpath);
-	memset(node, 0, sizeof(*node));
-}
-
-void pfs_ns_node_copy(struct pfs_ns_node *dst, const struct pfs_ns_node *src)
-{
-	dst->kind = src->kind;
-	dst->pipeline_id = g_strdup(src->pipeline_id);
-	dst->build_id = g_strdup(src->build_id);
-	dst->relpath = g_strdup(src->relpath);
-}
-
-char *pfs_ns_node_key(const struct pfs_ns_node *node)
-{
-	switch (node->kind) {
-	case PFS_NS_ROOT:
-		return g_strdup("/");
-	case PFS_NS_PIPELINE:
-		return g_strconcat("P/", node->pipeline_id, NULL);
-	case PFS_NS_LATEST:
-		return g_strconcat("L/", node->pipeline_id, NULL);
-	case PFS_NS_BUILD:
-		break;
-	}
-	return g_strconcat("B/", node->pipeline_id, "/", node->build_id, "/",
-			   node->relpath, NULL);
-}
-
-static void set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
-		     const char *pipeline_id, const char *build_id,
-		     const char *relpath)
-{
-	node->kind = kind;
-	node->pipeline_id = g_strdup(pipeline_id);
-	node->build_id = g_strdup(build_id);
-	node->relpath = g_strdup(relpath);
-}
-
-static char *child_relpath(const char *relpath, const char *name)
-{
-	return *relpath ? g_strconcat(relpath, "/", name, NULL) : g_strdup(name);
 }
 
 static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
@@ -111,12 +74,17 @@ static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			      struct pfs_build **build, uint32_t *build_node,
 			      double *fresh_for)
 {
-	int res = pfs_cache_get_build(ns->cache, node->pipeline_id,
-				      node->build_id, build, fresh_for);
+	const char *pipeline_id, *build_id;
+	int res = pfs_cache_build_of_slot(ns->cache, node->build, &pipeline_id,
+					  &build_id);
 
 	if (res < 0)
 		return res;
-	*build_node = pfs_build_walk(*build, node->relpath);
+	res = pfs_cache_get_build(ns->cache, pipeline_id, build_id, build,
+				  fresh_for);
+	if (res < 0)
+		return res;
+	*build_node = pfs_build_find(*build, node->path_hash);
 	if (*build_node == PFS_NODE_NONE) {
 		pfs_build_unref(*build);
 		*build = NULL;
@@ -140,39 +108,39 @@ static int resolve_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	return res;
 }
 
-static void set_build_child(struct pfs_ns_node *child,
-			    const struct pfs_ns_node *dir, const char *name)
+static void set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
+		     uint32_t pipeline, uint32_t build, uint64_t path_hash)
 {
-	child->kind = PFS_NS_BUILD;
-	child->pipeline_id = g_strdup(dir->pipeline_id);
-	child->build_id = g_strdup(dir->build_id);
-	child->relpath = child_relpath(dir->relpath, name);
+	node->kind = kind;
+	node->pipeline = pipeline;
+	node->build = build;
+	node->path_hash = path_hash;
 }
 
 static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *build,
 			    uint32_t node, double fresh_for,
 			    struct pfs_ns_attr *attr)
 {
-	size_t len = 0;
+	const struct pfs_node *n = &build->nodes[node];
+	size_t len = n->is_body ? build->body_len : n->content_len;
 
-	if (build->nodes[node].is_dir) {
-		fill_attr(ns, attr, S_IFDIR, 0, build->fetched_at,
-			  kernel_timeout(fresh_for));
-		return;
-	}
-	pfs_build_node_content(build, node, &len);
-	fill_attr(ns, attr, S_IFREG, (off_t)len, build->fetched_at,
+	fill_attr(ns, attr, n->is_dir ? S_IFDIR : S_IFREG,
+		  n->is_dir ? 0 : (off_t)len, build->fetched_at,
 		  kernel_timeout(fresh_for));
 }
 
 static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		       struct pfs_ns_attr *attr)
 {
+	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
+							     node->pipeline);
 	char *target;
 	double fresh_for;
-	int res = pfs_cache_get_latest(ns->cache, node->pipeline_id, &target,
-				       &fresh_for);
+	int res;
 
+	if (!pipeline_id)
+		return -ESTALE;
+	res = pfs_cache_get_latest(ns->cache, pipeline_id, &target, &fresh_for);
 	if (res < 0)
 		return res;
 	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), time(NULL),
@@ -210,6 +178,7 @@ int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 static int lookup_in_root(struct pfs_ns *ns, const char *name,
 			  struct pfs_ns_node *child, struct pfs_ns_attr *attr)
 {
+	uint32_t slot;
 	int res;
 
 	if (!pfs_name_is_valid_id(name))
@@ -217,7 +186,8 @@ static int lookup_in_root(struct pfs_ns *ns, const char *name,
 	res = pfs_cache_check_pipeline(ns->cache, name);
 	if (res < 0)
 		return res;
-	set_node(child, PFS_NS_PIPELINE, name, NULL, NULL);
+	pfs_cache_pipeline_slot(ns->cache, name, &slot);
+	set_node(child, PFS_NS_PIPELINE, slot, 0, 0);
 	return pfs_ns_getattr(ns, child, attr);
 }
 
@@ -225,12 +195,22 @@ static int lookup_in_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *paren
 			      const char *name, struct pfs_ns_node *child,
 			      struct pfs_ns_attr *attr)
 {
-	if (strcmp(name, "latest") == 0)
-		set_node(child, PFS_NS_LATEST, parent->pipeline_id, NULL, NULL);
-	else if (pfs_name_is_valid_id(name))
-		set_node(child, PFS_NS_BUILD, parent->pipeline_id, name, "");
-	else
+	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
+							     parent->pipeline);
+	uint32_t slot;
+
+	if (!pipeline_id)
+		return -ESTALE;
+	if (strcmp(name, "latest") == 0) {
+		set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
+	} else if (pfs_name_is_valid_id(name)) {
+		if (pfs_cache_build_slot(ns->cache, pipeline_id, name,
+					 PFS_INO_MAX_BUILDS, &slot) < 0)
+			return -ENOSPC;
+		set_node(child, PFS_NS_BUILD, 0, slot, ns->build_root_hash);
+	} else {
 		return -ENOENT;
+	}
 	return pfs_ns_getattr(ns, child, attr);
 }
 
@@ -249,7 +229,8 @@ static int lookup_in_build(struct pfs_ns *ns, const struct pfs_ns_node *parent,
 	if (index == PFS_NODE_NONE) {
 		res = -ENOENT;
 	} else {
-		set_build_child(child, parent, name);
+		set_node(child, PFS_NS_BUILD, 0, parent->build,
+			 build->nodes[index].path_hash);
 		build_node_attr(ns, build, index, fresh_for, attr);
 	}
 	pfs_build_unref(build);
@@ -260,36 +241,32 @@ int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
 		  const char *name, struct pfs_ns_node *child,
 		  struct pfs_ns_attr *attr)
 {
-	int res = -ENOTDIR;
-
 	memset(child, 0, sizeof(*child));
 	switch (parent->kind) {
 	case PFS_NS_ROOT:
-		res = lookup_in_root(ns, name, child, attr);
-		break;
+		return lookup_in_root(ns, name, child, attr);
 	case PFS_NS_PIPELINE:
-		res = lookup_in_pipeline(ns, parent, name, child, attr);
-		break;
+		return lookup_in_pipeline(ns, parent, name, child, attr);
 	case PFS_NS_BUILD:
-		res = lookup_in_build(ns, parent, name, child, attr);
-		break;
+		return lookup_in_build(ns, parent, name, child, attr);
 	case PFS_NS_LATEST:
 		break;
 	}
-	if (res < 0)
-		pfs_ns_node_clear(child);
-	return res;
+	return -ENOTDIR;
 }
 
 int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		    char **target)
 {
+	const char *pipeline_id;
 	double fresh_for;
 
 	if (node->kind != PFS_NS_LATEST)
 		return -EINVAL;
-	return pfs_cache_get_latest(ns->cache, node->pipeline_id, target,
-				    &fresh_for);
+	pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
+	if (!pipeline_id)
+		return -ESTALE;
+	return pfs_cache_get_latest(ns->cache, pipeline_id, target, &fresh_for);
 }
 
 static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
@@ -305,29 +282,40 @@ static void list_root(struct pfs_ns *ns, GArray *entries)
 {
 	char **ids = pfs_cache_list_pipelines(ns->cache);
 	char **id;
+	uint32_t slot;
 
 	/* whoever lists the pipelines is about to look inside them */
 	pfs_cache_prefetch_latest(ns->cache, ids);
-	for (id = ids; *id; id++)
+	for (id = ids; *id; id++) {
+		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
 		set_node(&add_entry(entries, *id, S_IFDIR)->node,
-			 PFS_NS_PIPELINE, *id, NULL, NULL);
+			 PFS_NS_PIPELINE, slot, 0, 0);
+	}
 	g_strfreev(ids);
 }
 
-static void list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-			  GArray *entries)
+static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+			 GArray *entries)
 {
-	char **ids = pfs_cache_list_builds(ns->cache, dir->pipeline_id);
-	char **id;
+	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
+							     dir->pipeline);
+	char **ids, **id;
+	uint32_t slot;
 
-	pfs_cache_prefetch_latest(ns->cache, (char *[]){ dir->pipeline_id, NULL });
-	if (!pfs_cache_latest_absent(ns->cache, dir->pipeline_id))
+	if (!pipeline_id)
+		return -ESTALE;
+	pfs_cache_prefetch_latest(ns->cache, (char *[]){ (char *)pipeline_id, NULL });
+	if (!pfs_cache_latest_absent(ns->cache, pipeline_id))
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
-			 PFS_NS_LATEST, dir->pipeline_id, NULL, NULL);
+			 PFS_NS_LATEST, dir->pipeline, 0, 0);
+	ids = pfs_cache_list_builds(ns->cache, pipeline_id);
 	for (id = ids; *id; id++)
-		set_node(&add_entry(entries, *id, S_IFDIR)->node, PFS_NS_BUILD,
-			 dir->pipeline_id, *id, "");
+		if (pfs_cache_build_slot(ns->cache, pipeline_id, *id,
+					 PFS_INO_MAX_BUILDS, &slot) == 0)
+			set_node(&add_entry(entries, *id, S_IFDIR)->node,
+				 PFS_NS_BUILD, 0, slot, ns->build_root_hash);
 	g_strfreev(ids);
+	return 0;
 }
 
 static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
@@ -342,10 +330,11 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		return res;
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
-		const char *name = pfs_build_node_name(build, child);
-		mode_t type = build->nodes[child].is_dir ? S_IFDIR : S_IFREG;
+		const struct pfs_node *n = &build->nodes[child];
 
-		set_build_child(&add_entry(entries, name, type)->node, dir, name);
+		set_node(&add_entry(entries, pfs_build_node_name(build, child),
+				    n->is_dir ? S_IFDIR : S_IFREG)->node,
+			 PFS_NS_BUILD, 0, dir->build, n->path_hash);
 	}
 	pfs_build_unref(build);
 	return 0;
@@ -364,7 +353,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		list_root(ns, entries);
 		break;
 	case PFS_NS_PIPELINE:
-		list_pipeline(ns, dir, entries);
+		res = list_pipeline(ns, dir, entries);
 		break;
 	case PFS_NS_BUILD:
 		res = list_build_dir(ns, dir, entries);
@@ -390,10 +379,8 @@ void pfs_ns_listing_free(struct pfs_ns_listing *listing)
 
 	if (!listing)
 		return;
-	for (i = 0; i < listing->count; i++) {
+	for (i = 0; i < listing->count; i++)
 		g_free(listing->entries[i].name);
-		pfs_ns_node_clear(&listing->entries[i].node);
-	}
 	g_free(listing->entries);
 	g_free(listing);
 }
@@ -419,8 +406,20 @@ int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	}
 	file = g_new0(struct pfs_ns_file, 1);
 	file->build = build;
-	file->content = pfs_build_node_content(build, index, &file->len);
 	file->volatile_content = !build->completed;
+	if (build->nodes[index].is_body) {
+		file->body = pfs_build_body(build);
+		file->content = file->body;
+		file->len = file->body ? build->body_len : 0;
+		if (!file->body)
+			res = -ENOMEM;
+	} else {
+		file->content = pfs_build_node_content(build, index, &file->len);
+	}
+	if (res < 0) {
+		pfs_ns_file_free(file);
+		return res;
+	}
 	*out = file;
 	return 0;
 }
@@ -430,5 +429,6 @@ void pfs_ns_file_free(struct pfs_ns_file *file)
 	if (!file)
 		return;
 	pfs_build_unref(file->build);
+	g_free(file->body);
 	g_free(file);
 }

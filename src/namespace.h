@@ -5,16 +5,18 @@
  *   /<pipeline>/latest                  symlink to the newest build
  *   /<pipeline>/<build>/...             the build's tree (model.h)
  *
- * A node is named by its identity (kind, ids, path inside the build), not
- * by a pointer, so it survives refreshes and evictions: every call
- * resolves it again through the cache. The FUSE layer (fs.c) maps
- * identities to inode numbers and replies; all decisions live here.
+ * A node is named by its identity (kind, the cache's slot numbers for its
+ * pipeline and build, the hash of its path inside the build), not by a
+ * pointer, so it survives refreshes and evictions: every call resolves it
+ * again through the cache. The FUSE layer (fs.c) turns identities into
+ * inode numbers (inode.h) and replies; all decisions live here.
  */
 #ifndef PFS_NAMESPACE_H
 #define PFS_NAMESPACE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "cache.h"
@@ -26,12 +28,12 @@ enum pfs_ns_kind {
 	PFS_NS_BUILD,		/* a node of a build's tree */
 };
 
-/* Strings are owned by whoever holds the struct (see pfs_ns_node_clear). */
+/* A plain value: nothing to free. */
 struct pfs_ns_node {
 	enum pfs_ns_kind kind;
-	char *pipeline_id;	/* all but ROOT */
-	char *build_id;		/* BUILD */
-	char *relpath;		/* BUILD: "" is the build directory */
+	uint32_t pipeline;	/* slot, for PIPELINE and LATEST */
+	uint32_t build;		/* slot, for BUILD */
+	uint64_t path_hash;	/* BUILD: which node of the build's tree */
 };
 
 struct pfs_ns_attr {
@@ -54,8 +56,9 @@ struct pfs_ns_listing {
  * open, even if the build is refreshed meanwhile. */
 struct pfs_ns_file {
 	struct pfs_build *build;	/* holds the reference */
-	const char *content;
+	const char *content;	/* in build, or body */
 	size_t len;
+	char *body;		/* owned: the inflated body, for status.json */
 	bool volatile_content;	/* the build may still change */
 };
 
@@ -66,14 +69,8 @@ struct pfs_ns;
 int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out);
 void pfs_ns_free(struct pfs_ns *ns);
 
-void pfs_ns_node_clear(struct pfs_ns_node *node);
-void pfs_ns_node_copy(struct pfs_ns_node *dst, const struct pfs_ns_node *src);
-
-/* The identity of the node of this kind; a stable text for inode tables.
- * g_free() the result. */
-char *pfs_ns_node_key(const struct pfs_ns_node *node);
-
-/* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO. */
+/* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO,
+ * -ESTALE (a node number that names nothing). */
 int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
 		  const char *name, struct pfs_ns_node *child,
 		  struct pfs_ns_attr *attr);

@@ -86,7 +86,13 @@ static void test_seed_example_becomes_a_tree(void)
 	assert_content(build, "stages/构建/tasks/人工审核/type", "task\n");
 	/* the seed misspells this key as end_time\": the field is missing */
 	assert_content(build, "stages/构建/tasks/人工审核/end_time", "");
-	assert_content(build, "status.json", body);
+	{
+		char *kept = pfs_build_body(build);
+
+		g_assert_cmpuint(build->body_len, ==, len);
+		g_assert_cmpmem(kept, len, body, len);
+		g_free(kept);
+	}
 	g_assert_null(build->build_id);
 	g_assert_false(build->completed);
 	assert_children(build, "", "status|outcome|pipeline_id|pipeline_name|"
@@ -212,6 +218,47 @@ static void test_parameters_with_odd_names(void)
 	pfs_build_unref(build);
 }
 
+static void test_every_node_is_found_by_its_path_hash(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"states\":[{\"name\":\"a\",\"children\":[{\"name\":\"t\"}]},"
+		"{\"name\":\"b\",\"children\":[{\"name\":\"t\"}]}]}");
+	struct pfs_build *again = parse_ok(
+		"{\"status\":\"running\",\"states\":[{\"name\":\"b\","
+		"\"children\":[{\"name\":\"t\"}]}]}");
+	uint32_t i;
+
+	for (i = 0; i < build->n_nodes; i++) {
+		g_assert_cmpuint(build->nodes[i].path_hash, <=, PFS_PATH_HASH_MASK);
+		g_assert_cmpuint(pfs_build_find(build, build->nodes[i].path_hash), ==, i);
+	}
+	/* the same path has the same hash in another version of the build */
+	g_assert_cmpuint(
+		build->nodes[pfs_build_walk(build, "stages/b/tasks/t/status")].path_hash,
+		==,
+		again->nodes[pfs_build_walk(again, "stages/b/tasks/t/status")].path_hash);
+	g_assert_cmpuint(
+		build->nodes[pfs_build_walk(build, "stages/a/tasks/t/status")].path_hash,
+		!=,
+		build->nodes[pfs_build_walk(build, "stages/b/tasks/t/status")].path_hash);
+	g_assert_cmpuint(pfs_build_find(build, PFS_PATH_HASH_MASK + 1), ==, PFS_NODE_NONE);
+	pfs_build_unref(again);
+	pfs_build_unref(build);
+}
+
+static void test_repeated_text_is_stored_once(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"status\":\"completed\",\"states\":["
+		"{\"name\":\"a\",\"status\":\"completed\"},"
+		"{\"name\":\"b\",\"status\":\"completed\"}]}");
+
+	g_assert_cmpuint(build->nodes[pfs_build_walk(build, "status")].content, ==,
+			 build->nodes[pfs_build_walk(build, "stages/b/status")].content);
+	assert_content(build, "stages/b/status", "completed\n");
+	pfs_build_unref(build);
+}
+
 static void test_walk_refuses_missing_paths(void)
 {
 	struct pfs_build *build = parse_ok("{\"status\":\"running\"}");
@@ -242,6 +289,10 @@ int main(int argc, char *argv[])
 			test_nested_children_of_a_task_get_their_own_tasks);
 	g_test_add_func("/model/parameters_with_odd_names",
 			test_parameters_with_odd_names);
+	g_test_add_func("/model/every_node_is_found_by_its_path_hash",
+			test_every_node_is_found_by_its_path_hash);
+	g_test_add_func("/model/repeated_text_is_stored_once",
+			test_repeated_text_is_stored_once);
 	g_test_add_func("/model/walk_refuses_missing_paths",
 			test_walk_refuses_missing_paths);
 	return g_test_run();
