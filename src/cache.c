@@ -43,6 +43,8 @@ struct pipeline_entry {
 	bool listed;		/* shown at the root */
 	bool latest_known;	/* a latest call has succeeded */
 	char *latest;		/* the build it named, or NULL */
+	struct timespec latest_changed;	/* when latest last changed */
+	struct timespec listing_changed;	/* when builds or latest came or went */
 	struct flight flight;	/* of the latest call */
 	GPtrArray *builds;	/* ids seen, in order first seen */
 };
@@ -59,6 +61,7 @@ struct pfs_cache {
 	/* guarded by lock: */
 	GHashTable *pipelines;		/* id -> struct pipeline_entry */
 	GPtrArray *listed;		/* ids shown at the root, in order */
+	struct timespec listed_changed;	/* when the last id was added */
 	GHashTable *builds;		/* "pipeline/build" -> struct build_entry */
 	GPtrArray *pipeline_slots;	/* slot -> struct pipeline_entry */
 	GPtrArray *build_slots;		/* slot -> struct build_entry */
@@ -201,6 +204,7 @@ static void list_pipeline(struct pfs_cache *cache, struct pipeline_entry *p)
 	if (!p->listed) {
 		p->listed = true;
 		g_ptr_array_add(cache->listed, p->id);
+		clock_gettime(CLOCK_REALTIME, &cache->listed_changed);
 	}
 }
 
@@ -215,6 +219,7 @@ static void note_build_seen(struct pfs_cache *cache, const char *pipeline_id,
 		if (strcmp(p->builds->pdata[i], build_id) == 0)
 			return;
 	g_ptr_array_add(p->builds, g_strdup(build_id));
+	clock_gettime(CLOCK_REALTIME, &p->listing_changed);
 }
 
 /* ---- the memory bound ------------------------------------------------ */
@@ -262,7 +267,7 @@ static void install_build(struct pfs_cache *cache, const char *pipeline_id,
 {
 	struct build_entry *e = build_entry(cache, pipeline_id, build_id);
 
-	build->fetched_at = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &build->fetched_at);
 	drop_build(cache, e);
 	e->build = pfs_build_ref(build);
 	e->size = pfs_build_size(build);
@@ -575,6 +580,10 @@ static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 	note_outcome(&p->flight, res, what, &failure, p->latest_known,
 		     now_monotonic());
 	if (res == 0) {
+		if (!p->latest_known || g_strcmp0(p->latest, build->build_id) != 0) {
+			clock_gettime(CLOCK_REALTIME, &p->latest_changed);
+			p->listing_changed = p->latest_changed;
+		}
 		g_free(p->latest);
 		p->latest = g_strdup(build->build_id);
 		p->latest_known = true;
@@ -635,7 +644,8 @@ static double latest_fresh_for(const struct pipeline_entry *p)
 }
 
 int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
-			 char **build_id, double *fresh_for)
+			 char **build_id, double *fresh_for,
+			 struct timespec *changed)
 {
 	struct pipeline_entry *p;
 	int res;
@@ -650,6 +660,8 @@ int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
 	if (res == 0) {
 		*build_id = g_strdup(p->latest);
 		*fresh_for = latest_fresh_for(p);
+		if (changed)
+			*changed = p->latest_changed;
 	}
 	pthread_mutex_unlock(&cache->lock);
 	return reader_errno(res);
@@ -691,7 +703,8 @@ static void run_job(gpointer data, gpointer user_data)
 	free_job(job);
 }
 
-void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
+void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
+			       bool only_stale)
 {
 	double now = now_monotonic();
 	char **id;
@@ -704,6 +717,7 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids)
 		struct pipeline_entry *p = pipeline_entry(cache, *id);
 
 		if ((p->latest_known && now < p->flight.fresh_until) ||
+		    (only_stale && !p->latest_known) ||
 		    p->flight.fetching || now < p->flight.retry_at)
 			continue;
 		start_job(cache, &p->flight, p->id, NULL);
@@ -817,4 +831,16 @@ char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id)
 	strv = copy_strv(pipeline_entry(cache, pipeline_id)->builds);
 	pthread_mutex_unlock(&cache->lock);
 	return strv;
+}
+
+struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
+					  const char *pipeline_id)
+{
+	struct timespec changed;
+
+	pthread_mutex_lock(&cache->lock);
+	changed = pipeline_id ? pipeline_entry(cache, pipeline_id)->listing_changed
+			      : cache->listed_changed;
+	pthread_mutex_unlock(&cache->lock);
+	return changed;
 }

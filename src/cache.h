@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "api.h"
 #include "model.h"
@@ -79,10 +80,12 @@ void pfs_cache_list_pipeline(struct pfs_cache *cache, const char *pipeline_id);
 int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id);
 
 /* The id of the newest build of @pipeline_id in *@build_id (g_free it),
- * and for how many seconds that answer stays fresh. The call behind it
- * also caches that build. -ENOENT when the API names no build. */
+ * for how many seconds that answer stays fresh, and (if @changed is not
+ * NULL) when it last changed. The call behind it also caches that build.
+ * -ENOENT when the API names no build. */
 int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
-			 char **build_id, double *fresh_for);
+			 char **build_id, double *fresh_for,
+			 struct timespec *changed);
 
 /* Build @build_id of @pipeline_id: *@out gets a reference, *@fresh_for
  * the seconds it stays fresh (PFS_CACHE_FOREVER once completed; 0 for a
@@ -93,8 +96,10 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 			double *fresh_for);
 
 /* Starts, in the background, the latest calls of those of @pipeline_ids
- * whose answer is not fresh: someone listing them is about to look. */
-void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids);
+ * whose answer is not fresh (@only_stale: that have an answer, gone
+ * stale): someone listing them is about to look. */
+void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
+			       bool only_stale);
 
 /* true when the last latest call named no build: "latest" does not exist */
 bool pfs_cache_latest_absent(struct pfs_cache *cache, const char *pipeline_id);
@@ -103,6 +108,11 @@ bool pfs_cache_latest_absent(struct pfs_cache *cache, const char *pipeline_id);
  * and the builds of @pipeline_id seen so far, in the order first seen. */
 char **pfs_cache_list_pipelines(struct pfs_cache *cache);
 char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id);
+
+/* When the listing of the root (@pipeline_id NULL) or of a pipeline last
+ * changed; zero if never. */
+struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
+					  const char *pipeline_id);
 
 /* Asks for every unfinished build and latest answer to be dropped, so the
  * next read fetches afresh. Async-signal-safe (for SIGHUP): the drop

@@ -133,12 +133,30 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	g_free(target);
 }
 
+/* Kernels that can do without open and opendir are told so (fs_init):
+ * then a warm read costs no round trip to the daemon at all, and the
+ * kernel keeps pages and listings until the attributes say they changed
+ * (a refresh gives every file of the build a new mtime). */
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct pfs_fs *fs = userdata;
+
+	fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	/* not FUSE_CAP_CACHE_SYMLINKS: the kernel would keep "latest" pointing
+	 * at an old build, attribute changes invalidate only regular files */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+}
+
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs_ns_listing *listing = NULL;
 	struct pfs_ns_node node;
 	int res = pfs_ino_decode(ino, &node);
 
+	if (fs_of(req)->no_opendir)
+		res = -ENOSYS;	/* the kernel stops asking */
 	if (res == 0)
 		res = pfs_ns_list(fs_of(req)->ns, &node, &listing);
 	if (res < 0) {
@@ -152,36 +170,83 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		release_handle(fs_of(req), listing);
 }
 
-static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/* One entry for readdirplus: everything the kernel needs to skip the
+ * lookup, when the namespace knows it without a request; else ino 0,
+ * which makes the kernel look it up itself when it is used. */
+static void plus_entry(const struct pfs_ns_dirent *dirent,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->attr.st_mode = dirent->type;
+	e->attr.st_ino = pfs_ino_encode(&dirent->node);
+	if (!dirent->has_attr)
+		return;
+	e->ino = e->attr.st_ino;
+	e->attr = dirent->attr.st;
+	e->attr.st_ino = e->ino;
+	e->attr_timeout = dirent->attr.timeout;
+	e->entry_timeout = dirent->attr.timeout;
+}
+
+static size_t add_dirent(fuse_req_t req, char *buf, size_t size,
+			 const struct pfs_ns_listing *listing, off_t i, bool plus)
+{
+	const struct pfs_ns_dirent *dirent = i >= 2 ? &listing->entries[i - 2] : NULL;
+	const char *name = dirent ? dirent->name : i == 0 ? "." : "..";
+	struct fuse_entry_param e = { .attr.st_mode = S_IFDIR };
+
+	if (dirent)
+		plus_entry(dirent, &e);
+	if (plus)
+		return fuse_add_direntry_plus(req, buf, size, name, &e, i + 1);
+	return fuse_add_direntry(req, buf, size, name, &e.attr, i + 1);
+}
+
+static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi, bool plus)
 {
 	struct pfs_ns_listing *listing = (struct pfs_ns_listing *)(uintptr_t)fi->fh;
-	char *buf = g_malloc(size);
+	struct pfs_ns_listing *taken = NULL;
+	struct pfs_ns_node node;
+	char *buf;
 	size_t used = 0;
 	off_t i;
+	int res = 0;
 
-	(void)ino;
+	if (!listing) {		/* no opendir: list now */
+		res = pfs_ino_decode(ino, &node);
+		if (res == 0)
+			res = pfs_ns_list(fs_of(req)->ns, &node, &taken);
+		if (res < 0) {
+			fuse_reply_err(req, -res);
+			return;
+		}
+		listing = taken;
+	}
+	buf = g_malloc(size);
 	/* offsets 0 and 1 are "." and "..", then the listing's entries */
 	for (i = off; i < (off_t)listing->count + 2; i++) {
-		struct stat st = { 0 };
-		const char *name;
-		size_t len;
+		size_t len = add_dirent(req, buf + used, size - used, listing, i, plus);
 
-		if (i < 2) {
-			name = i == 0 ? "." : "..";
-			st.st_mode = S_IFDIR;
-		} else {
-			name = listing->entries[i - 2].name;
-			st.st_mode = listing->entries[i - 2].type;
-			st.st_ino = pfs_ino_encode(&listing->entries[i - 2].node);
-		}
-		len = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
 		if (len > size - used)
 			break;
 		used += len;
 	}
 	fuse_reply_buf(req, buf, used);
 	g_free(buf);
+	pfs_ns_listing_free(taken);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	reply_dir(req, ino, size, off, fi, false);
+}
+
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	reply_dir(req, ino, size, off, fi, true);
 }
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -200,6 +265,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		res = -EROFS;
+	else if (fs_of(req)->no_open)
+		res = -ENOSYS;	/* the kernel stops asking */
 	if (res == 0)
 		res = pfs_ns_open(fs_of(req)->ns, &node, &file);
 	if (res < 0) {
@@ -220,19 +287,28 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct pfs_ns_file *file = (struct pfs_ns_file *)(uintptr_t)fi->fh;
-	char *copy;
+	struct pfs_ns_node node;
+	char *copy = NULL;
+	size_t len = 0;
+	int res = 0;
 
-	(void)ino;
-	if (off < 0 || (size_t)off >= file->len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
+	if (file) {
+		if (off >= 0 && (size_t)off < file->len) {
+			len = file->len - (size_t)off < size ? file->len - (size_t)off
+							      : size;
+			/* once the kernel has the reply it may release the file
+			 * on another thread: reply from our own copy */
+			copy = g_memdup2(file->content + off, len);
+		}
+	} else {		/* no open: read the node as it is now */
+		res = pfs_ino_decode(ino, &node);
+		if (res == 0)
+			res = pfs_ns_read(fs_of(req)->ns, &node, off, size, &copy, &len);
 	}
-	if (size > file->len - (size_t)off)
-		size = file->len - (size_t)off;
-	/* once the kernel has the reply it may release the file on another
-	 * thread before fuse_reply_buf() returns: reply from our own copy */
-	copy = g_memdup2(file->content + off, size);
-	fuse_reply_buf(req, copy, size);
+	if (res < 0)
+		fuse_reply_err(req, -res);
+	else
+		fuse_reply_buf(req, copy, len);
 	g_free(copy);
 }
 
@@ -324,8 +400,10 @@ const struct fuse_lowlevel_ops pfs_fs_ops = {
 	.forget_multi = fs_forget_multi,
 	.getattr = fs_getattr,
 	.readlink = fs_readlink,
+	.init = fs_init,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
 	.releasedir = fs_releasedir,
 	.open = fs_open,
 	.read = fs_read,

@@ -11,11 +11,14 @@
 
 #include <glib.h>
 #include <pthread.h>
+#include <stdbool.h>
 
 /* Passed as the session's userdata. The fs uses, but does not own, ns;
  * it owns the handles of open files and directories. */
 struct pfs_fs {
 	struct pfs_ns *ns;
+	bool no_open;		/* set at init: the kernel can do without open */
+	bool no_opendir;	/* and without opendir */
 	pthread_mutex_t lock;
 	GHashTable *open_handles;	/* guarded by lock: handle -> its kind */
 };

@@ -46,7 +46,10 @@ struct pfs_build {
 	size_t strings_len;
 	char *build_id;		/* body's build_id if a valid id, else NULL */
 	bool completed;		/* status is "completed": never changes again */
-	time_t fetched_at;	/* wall clock; set by the cache before sharing */
+	/* wall clock, set by the cache before sharing; the mtime of the
+	 * build's files, so that the kernel drops its cached pages of a build
+	 * that was refreshed */
+	struct timespec fetched_at;
 };
 
 /* Parses @len bytes of @body. On success *out holds a new build with one

@@ -17,7 +17,7 @@ struct pfs_ns {
 	double ttl;
 	uid_t uid;
 	gid_t gid;
-	time_t mount_time;
+	struct timespec mount_time;
 	uint64_t build_root_hash;	/* path hash of every build directory */
 };
 
@@ -31,7 +31,7 @@ int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 	ns->ttl = ttl;
 	ns->uid = getuid();
 	ns->gid = getgid();
-	ns->mount_time = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &ns->mount_time);
 	if (pfs_model_parse("{}", 2, &empty, err, sizeof(err)) < 0) {
 		g_free(ns);
 		return -ENOMEM;
@@ -48,7 +48,8 @@ void pfs_ns_free(struct pfs_ns *ns)
 }
 
 static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
-		      mode_t type, off_t size, time_t mtime, double timeout)
+		      mode_t type, off_t size, struct timespec mtime,
+		      double timeout)
 {
 	struct stat *st = &attr->st;
 
@@ -60,7 +61,7 @@ static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 	st->st_size = size;
 	st->st_blksize = 4096;
 	st->st_blocks = (size + 511) / 512;
-	st->st_mtime = st->st_ctime = st->st_atime = mtime;
+	st->st_mtim = st->st_ctim = st->st_atim = mtime;
 	attr->timeout = timeout;
 }
 
@@ -134,18 +135,64 @@ static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     node->pipeline);
+	struct timespec changed;
 	char *target;
 	double fresh_for;
 	int res;
 
 	if (!pipeline_id)
 		return -ESTALE;
-	res = pfs_cache_get_latest(ns->cache, pipeline_id, &target, &fresh_for);
+	res = pfs_cache_get_latest(ns->cache, pipeline_id, &target, &fresh_for,
+				   &changed);
 	if (res < 0)
 		return res;
-	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), time(NULL),
+	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), changed,
 		  kernel_timeout(fresh_for));
 	g_free(target);
+	return 0;
+}
+
+/* Someone is about to look inside the pipelines listed in @pipeline_id's
+ * directory (NULL: the root's): start the latest calls they will need
+ * (@only_stale: only those whose earlier answer went stale). */
+static void prefetch_listing(struct pfs_ns *ns, const char *pipeline_id,
+			     bool only_stale)
+{
+	char **ids;
+
+	if (pipeline_id) {
+		pfs_cache_prefetch_latest(ns->cache,
+					  (char *[]){ (char *)pipeline_id, NULL },
+					  only_stale);
+		return;
+	}
+	ids = pfs_cache_list_pipelines(ns->cache);
+	pfs_cache_prefetch_latest(ns->cache, ids, only_stale);
+	g_strfreev(ids);
+}
+
+/* The root and a pipeline's directory change as pipelines are looked up
+ * and builds seen: their mtime says when, and the kernel must ask every
+ * time (timeout 0) so that it never lists from a stale copy. The kernel
+ * asks as a listing starts, even one it then serves from its cache: the
+ * time to refresh what went stale. (Not what was never fetched: a stat of
+ * the mountpoint must not fetch everything.) */
+static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			struct pfs_ns_attr *attr)
+{
+	const char *pipeline_id = NULL;
+	struct timespec changed;
+
+	if (node->kind == PFS_NS_PIPELINE) {
+		pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
+		if (!pipeline_id)
+			return -ESTALE;
+	}
+	prefetch_listing(ns, pipeline_id, true);
+	changed = pfs_cache_listing_changed(ns->cache, pipeline_id);
+	if (changed.tv_sec == 0)
+		changed = ns->mount_time;
+	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	return 0;
 }
 
@@ -160,8 +207,7 @@ int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	switch (node->kind) {
 	case PFS_NS_ROOT:
 	case PFS_NS_PIPELINE:
-		fill_attr(ns, attr, S_IFDIR, 0, ns->mount_time, ns->ttl);
-		return 0;
+		return listing_attr(ns, node, attr);
 	case PFS_NS_LATEST:
 		return latest_attr(ns, node, attr);
 	case PFS_NS_BUILD:
@@ -266,7 +312,8 @@ int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
 	if (!pipeline_id)
 		return -ESTALE;
-	return pfs_cache_get_latest(ns->cache, pipeline_id, target, &fresh_for);
+	return pfs_cache_get_latest(ns->cache, pipeline_id, target, &fresh_for,
+				    NULL);
 }
 
 static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
@@ -284,8 +331,7 @@ static void list_root(struct pfs_ns *ns, GArray *entries)
 	char **id;
 	uint32_t slot;
 
-	/* whoever lists the pipelines is about to look inside them */
-	pfs_cache_prefetch_latest(ns->cache, ids);
+	prefetch_listing(ns, NULL, false);
 	for (id = ids; *id; id++) {
 		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
 		set_node(&add_entry(entries, *id, S_IFDIR)->node,
@@ -304,7 +350,7 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 
 	if (!pipeline_id)
 		return -ESTALE;
-	pfs_cache_prefetch_latest(ns->cache, (char *[]){ (char *)pipeline_id, NULL });
+	prefetch_listing(ns, pipeline_id, false);
 	if (!pfs_cache_latest_absent(ns->cache, pipeline_id))
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
 			 PFS_NS_LATEST, dir->pipeline, 0, 0);
@@ -331,10 +377,14 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
 		const struct pfs_node *n = &build->nodes[child];
+		struct pfs_ns_dirent *entry = add_entry(
+			entries, pfs_build_node_name(build, child),
+			n->is_dir ? S_IFDIR : S_IFREG);
 
-		set_node(&add_entry(entries, pfs_build_node_name(build, child),
-				    n->is_dir ? S_IFDIR : S_IFREG)->node,
-			 PFS_NS_BUILD, 0, dir->build, n->path_hash);
+		set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
+		/* known without a request: readdirplus can hand it over */
+		build_node_attr(ns, build, child, fresh_for, &entry->attr);
+		entry->has_attr = true;
 	}
 	pfs_build_unref(build);
 	return 0;
@@ -421,6 +471,24 @@ int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		return res;
 	}
 	*out = file;
+	return 0;
+}
+
+int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,
+		size_t size, char **data, size_t *len)
+{
+	struct pfs_ns_file *file;
+	int res = pfs_ns_open(ns, node, &file);
+
+	*data = NULL;
+	*len = 0;
+	if (res < 0)
+		return res;
+	if (off >= 0 && (size_t)off < file->len) {
+		*len = file->len - (size_t)off < size ? file->len - (size_t)off : size;
+		*data = g_memdup2(file->content + off, *len);
+	}
+	pfs_ns_file_free(file);
 	return 0;
 }
 

@@ -45,6 +45,8 @@ struct pfs_ns_dirent {
 	char *name;
 	mode_t type;		/* S_IFDIR, S_IFREG or S_IFLNK */
 	struct pfs_ns_node node;
+	bool has_attr;		/* attr is known without asking the API */
+	struct pfs_ns_attr attr;
 };
 
 struct pfs_ns_listing {
@@ -85,6 +87,11 @@ void pfs_ns_listing_free(struct pfs_ns_listing *listing);
 
 int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		struct pfs_ns_file **out);
+
+/* Reads without an open file: a copy of at most @size bytes at @off in
+ * *@data (g_free it), *@len long. */
+int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,
+		size_t size, char **data, size_t *len);
 void pfs_ns_file_free(struct pfs_ns_file *file);
 
 #endif
