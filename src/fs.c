@@ -83,7 +83,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	entry.attr = attr.st;
 	entry.attr.st_ino = entry.ino;
 	entry.attr_timeout = attr.timeout;
-	entry.entry_timeout = attr.timeout;
+	entry.entry_timeout = attr.entry_timeout;
 	fuse_reply_entry(req, &entry);
 }
 
@@ -185,7 +185,7 @@ static void plus_entry(const struct pfs_ns_dirent *dirent,
 	e->attr = dirent->attr.st;
 	e->attr.st_ino = e->ino;
 	e->attr_timeout = dirent->attr.timeout;
-	e->entry_timeout = dirent->attr.timeout;
+	e->entry_timeout = dirent->attr.entry_timeout;
 }
 
 static size_t add_dirent(fuse_req_t req, char *buf, size_t size,
@@ -202,10 +202,33 @@ static size_t add_dirent(fuse_req_t req, char *buf, size_t size,
 	return fuse_add_direntry(req, buf, size, name, &e.attr, i + 1);
 }
 
+/* Puts the contents of a directory's small files in the kernel's page
+ * cache, so that reading them (grep -r reads everything it lists) costs
+ * no round trip. Called as the kernel asks for the end of the listing:
+ * by then it has made inodes for the entries readdirplus gave it, and the
+ * lister waits for our answer before it opens any of them. */
+static void push_contents(struct pfs_fs *fs, const struct pfs_ns_listing *listing)
+{
+	size_t i;
+
+	for (i = 0; i < listing->count; i++) {
+		const struct pfs_ns_dirent *dirent = &listing->entries[i];
+		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(dirent->content_len);
+
+		if (!dirent->content || !dirent->content_len || !dirent->has_attr)
+			continue;
+		buf.buf[0].mem = (void *)dirent->content;
+		if (fuse_lowlevel_notify_store(fs->se, pfs_ino_encode(&dirent->node),
+					       0, &buf, 0) < 0)
+			return;	/* no inode (a plain readdir), or no support */
+	}
+}
+
 static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi, bool plus)
 {
 	struct pfs_ns_listing *listing = (struct pfs_ns_listing *)(uintptr_t)fi->fh;
+	struct pfs_fs *fs = fs_of(req);
 	struct pfs_ns_listing *taken = NULL;
 	struct pfs_ns_node node;
 	char *buf;
@@ -216,13 +239,15 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!listing) {		/* no opendir: list now */
 		res = pfs_ino_decode(ino, &node);
 		if (res == 0)
-			res = pfs_ns_list(fs_of(req)->ns, &node, &taken);
+			res = pfs_ns_list(fs->ns, &node, &taken);
 		if (res < 0) {
 			fuse_reply_err(req, -res);
 			return;
 		}
 		listing = taken;
 	}
+	if (off >= (off_t)listing->count + 2)
+		push_contents(fs, listing);
 	buf = g_malloc(size);
 	/* offsets 0 and 1 are "." and "..", then the listing's entries */
 	for (i = off; i < (off_t)listing->count + 2; i++) {

@@ -17,6 +17,7 @@
  * it owns the handles of open files and directories. */
 struct pfs_fs {
 	struct pfs_ns *ns;
+	struct fuse_session *se;	/* set before the session starts */
 	bool no_open;		/* set at init: the kernel can do without open */
 	bool no_opendir;	/* and without opendir */
 	pthread_mutex_t lock;

@@ -138,6 +138,7 @@ static int serve(struct daemon *d, struct fuse_args *args)
 	se = fuse_session_new(args, &pfs_fs_ops, sizeof(pfs_fs_ops), &d->fs);
 	if (!se)
 		return 1;
+	d->fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (catch_sighup(d) != 0)

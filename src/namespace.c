@@ -63,6 +63,7 @@ static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 	st->st_blocks = (size + 511) / 512;
 	st->st_mtim = st->st_ctim = st->st_atim = mtime;
 	attr->timeout = timeout;
+	attr->entry_timeout = timeout;
 }
 
 static double kernel_timeout(double fresh_for)
@@ -193,6 +194,8 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
 	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
+	/* a pipeline's name always leads to the same directory */
+	attr->entry_timeout = IMMUTABLE_TIMEOUT;
 	return 0;
 }
 
@@ -365,7 +368,7 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 }
 
 static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-			  GArray *entries)
+			  GArray *entries, struct pfs_build **holder)
 {
 	struct pfs_build *build;
 	uint32_t index, child;
@@ -385,8 +388,11 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		/* known without a request: readdirplus can hand it over */
 		build_node_attr(ns, build, child, fresh_for, &entry->attr);
 		entry->has_attr = true;
+		if (!n->is_dir && !n->is_body)
+			entry->content = pfs_build_node_content(build, child,
+								&entry->content_len);
 	}
-	pfs_build_unref(build);
+	*holder = build;
 	return 0;
 }
 
@@ -395,6 +401,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 {
 	GArray *entries = g_array_new(FALSE, TRUE, sizeof(struct pfs_ns_dirent));
 	struct pfs_ns_listing *listing;
+	struct pfs_build *build = NULL;
 	int res = 0;
 
 	*out = NULL;
@@ -406,7 +413,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		res = list_pipeline(ns, dir, entries);
 		break;
 	case PFS_NS_BUILD:
-		res = list_build_dir(ns, dir, entries);
+		res = list_build_dir(ns, dir, entries, &build);
 		break;
 	case PFS_NS_LATEST:
 		res = -ENOTDIR;
@@ -415,6 +422,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	listing = g_new0(struct pfs_ns_listing, 1);
 	listing->count = entries->len;
 	listing->entries = (struct pfs_ns_dirent *)g_array_free(entries, FALSE);
+	listing->build = build;
 	if (res < 0) {
 		pfs_ns_listing_free(listing);
 		return res;
@@ -432,6 +440,7 @@ void pfs_ns_listing_free(struct pfs_ns_listing *listing)
 	for (i = 0; i < listing->count; i++)
 		g_free(listing->entries[i].name);
 	g_free(listing->entries);
+	pfs_build_unref(listing->build);
 	g_free(listing);
 }
 

@@ -39,6 +39,7 @@ struct pfs_ns_node {
 struct pfs_ns_attr {
 	struct stat st;		/* st_ino is left to the caller */
 	double timeout;		/* how long the kernel may trust it */
+	double entry_timeout;	/* and the name's link to the node */
 };
 
 struct pfs_ns_dirent {
@@ -47,11 +48,14 @@ struct pfs_ns_dirent {
 	struct pfs_ns_node node;
 	bool has_attr;		/* attr is known without asking the API */
 	struct pfs_ns_attr attr;
+	const char *content;	/* a small file's content, in listing->build */
+	size_t content_len;
 };
 
 struct pfs_ns_listing {
 	size_t count;
 	struct pfs_ns_dirent *entries;
+	struct pfs_build *build;	/* reference held for the contents */
 };
 
 /* An open file: a consistent copy of its content for as long as it is
