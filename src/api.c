@@ -148,6 +148,7 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	if (pfs_limiter_acquire(api->limiter, deadline) < 0) {
 		snprintf(failure->what, sizeof(failure->what),
 			 "GET %s: not sent: throttled, or at max_requests/rate", path);
+		failure->not_before = pfs_limiter_next_start(api->limiter);
 		return -EBUSY;
 	}
 	res = send_request(api, url, &resp, err, sizeof(err));
@@ -181,6 +182,7 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 
 	*out = NULL;
 	failure->what[0] = '\0';
+	failure->not_before = 0;
 	path = build_id ? g_strdup_printf("/v3/pipelines/%s/status?build_id=%s",
 					  pipeline_id, build_id)
 			: g_strdup_printf("/v3/pipelines/%s/status", pipeline_id);

@@ -17,6 +17,7 @@ struct pfs_api;
 
 struct pfs_api_failure {
 	char what[768];		/* e.g. "GET /v3/...: HTTP 404 DEVPIPE.00011401 not found" */
+	double not_before;	/* -EBUSY: when a request may go (monotonic), or 0 */
 };
 
 /* @endpoint is the base URL without a trailing '/'. The api uses, but

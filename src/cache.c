@@ -23,8 +23,10 @@ struct flight {
 	unsigned generation;	/* bumped when a fetch ends */
 	int last_err;		/* outcome of the last fetch */
 	double fresh_until;	/* monotonic seconds */
+	double started_at;	/* of the fetch in flight */
 	double retry_at;	/* no new attempt before, after a failure */
 	unsigned failures;	/* in a row; 0 when the last fetch worked */
+	int logged_err;		/* the failure last logged; 0 when none */
 };
 
 struct build_entry {
@@ -55,7 +57,6 @@ struct pfs_cache {
 	bool (*stop)(void *);
 	void *stop_arg;
 	GThreadPool *workers;		/* of struct job: background fetches */
-	int refresh_requested;		/* atomic; set from a signal handler */
 	pthread_mutex_t lock;
 	pthread_cond_t fetched;		/* broadcast when any fetch ends */
 	/* guarded by lock: */
@@ -267,6 +268,12 @@ static void install_build(struct pfs_cache *cache, const char *pipeline_id,
 {
 	struct build_entry *e = build_entry(cache, pipeline_id, build_id);
 
+	if (e->build && e->build->completed) {
+		/* a completed build never changes (a latest call brought it
+		 * again): keep the copy, and its mtime, the kernel caches */
+		touch(cache, e);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &build->fetched_at);
 	drop_build(cache, e);
 	e->build = pfs_build_ref(build);
@@ -280,27 +287,27 @@ static void install_build(struct pfs_cache *cache, const char *pipeline_id,
 
 /* ---- SIGHUP ------------------------------------------------------------ */
 
-void pfs_cache_request_refresh(struct pfs_cache *cache)
+void pfs_cache_drop_unfinished(struct pfs_cache *cache,
+			       void (*dropped)(uint32_t build_slot,
+					       const struct pfs_build *build,
+					       void *arg),
+			       void *arg)
 {
-	__atomic_store_n(&cache->refresh_requested, 1, __ATOMIC_RELAXED);
-}
-
-/* Called with cache->lock held, at every entry point. */
-static void refresh_if_requested(struct pfs_cache *cache)
-{
+	GPtrArray *gone = g_ptr_array_new();
+	GArray *slots = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GHashTableIter iter;
 	gpointer value;
-	unsigned dropped = 0;
+	guint i;
 
-	if (!__atomic_exchange_n(&cache->refresh_requested, 0, __ATOMIC_RELAXED))
-		return;
+	pthread_mutex_lock(&cache->lock);
 	g_hash_table_iter_init(&iter, cache->builds);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct build_entry *e = value;
 
 		if (e->build && !e->build->completed) {
+			g_ptr_array_add(gone, pfs_build_ref(e->build));
+			g_array_append_val(slots, e->slot);
 			drop_build(cache, e);
-			dropped++;
 		}
 		e->flight.retry_at = 0;
 	}
@@ -311,7 +318,17 @@ static void refresh_if_requested(struct pfs_cache *cache)
 		p->flight.fresh_until = 0;
 		p->flight.retry_at = 0;
 	}
-	pfs_log_info("refresh asked for: dropped %u unfinished builds", dropped);
+	pthread_mutex_unlock(&cache->lock);
+	/* outside the lock: the callback may wait for the kernel, which may
+	 * be waiting for a reader, which may be waiting for the lock */
+	for (i = 0; i < gone->len; i++) {
+		if (dropped)
+			dropped(g_array_index(slots, uint32_t, i), gone->pdata[i], arg);
+		pfs_build_unref(gone->pdata[i]);
+	}
+	pfs_log_info("refresh asked for: dropped %u unfinished builds", gone->len);
+	g_array_free(slots, TRUE);
+	g_ptr_array_free(gone, TRUE);
 }
 
 /* ---- single flight, failures, backoff ----------------------------------- */
@@ -360,6 +377,13 @@ static double reader_deadline(const struct pfs_cache *cache)
 	return now_monotonic() + cache->config.timeout;
 }
 
+/* Called with cache->lock held: marks a fetch of @f as in flight. */
+static void begin_flight(struct flight *f)
+{
+	f->fetching = true;
+	f->started_at = now_monotonic();
+}
+
 /* Called with cache->lock held: hands a fetch to a worker thread. */
 static void start_job(struct pfs_cache *cache, struct flight *f,
 		      const char *pipeline_id, const char *build_id)
@@ -368,7 +392,7 @@ static void start_job(struct pfs_cache *cache, struct flight *f,
 
 	job->pipeline_id = g_strdup(pipeline_id);
 	job->build_id = g_strdup(build_id);
-	f->fetching = true;
+	begin_flight(f);
 	g_thread_pool_push(cache->workers, job, NULL);
 }
 
@@ -399,25 +423,32 @@ static void note_outcome(struct flight *f, int err, const char *what,
 			 const struct pfs_api_failure *failure, bool have_copy,
 			 double now)
 {
-	bool same_as_before = f->failures > 0 && f->last_err == err;
-
 	if (err == 0) {
-		if (f->failures > 0)
+		if (f->logged_err)
 			pfs_log_info("%s: the service answers again", what);
 		f->failures = 0;
 		f->retry_at = 0;
+		f->logged_err = 0;
 		return;
 	}
-	/* "not sent" is the limiter's doing, not the service's: no backoff */
-	if (err != -EBUSY)
+	if (err == -EBUSY) {
+		/* not sent, for the limiter's reasons: look again when it says
+		 * a request may go, without growing the backoff that the
+		 * service's own failures earn */
+		f->retry_at = failure->not_before > now ? failure->not_before
+							: now + BACKOFF_BASE;
+	} else {
 		f->failures++;
-	if (pfs_api_is_transient(err) && err != -EBUSY)
-		f->retry_at = now + pfs_limiter_backoff(BACKOFF_BASE, f->failures,
-							BACKOFF_CAP);
-	if (same_as_before) {
+		if (pfs_api_is_transient(err))
+			f->retry_at = now + pfs_limiter_backoff(BACKOFF_BASE,
+								f->failures,
+								BACKOFF_CAP);
+	}
+	if (f->logged_err == err) {
 		pfs_log_debug("%s", failure->what);
 		return;
 	}
+	f->logged_err = err;
 	pfs_log_err("%s", failure->what);
 	if (have_copy && pfs_api_is_transient(err))
 		pfs_log_warn("%s: serving the cached copy until the service "
@@ -492,8 +523,10 @@ static int refresh_build(struct pfs_cache *cache, struct build_entry *e)
 {
 	if (!e->flight.fetching)
 		start_job(cache, &e->flight, e->pipeline_id, e->build_id);
+	/* patience counts from the start of the refresh: a reader that
+	 * comes later, or again, does not wait anew */
 	if (!wait_for_flight(cache, &e->flight,
-			     now_monotonic() + PFS_CACHE_PATIENCE))
+			     e->flight.started_at + PFS_CACHE_PATIENCE))
 		return 0;	/* still running: serve the stale copy */
 	return outcome_with_copy(e->build != NULL, e->flight.last_err);
 }
@@ -532,7 +565,7 @@ static int resolve_build(struct pfs_cache *cache, struct build_entry *e)
 				return e->flight.last_err;
 			continue;
 		}
-		e->flight.fetching = true;
+		begin_flight(&e->flight);
 		return fetch_build(cache, e);
 	}
 }
@@ -546,7 +579,6 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 
 	*out = NULL;
 	pthread_mutex_lock(&cache->lock);
-	refresh_if_requested(cache);
 	e = build_entry(cache, pipeline_id, build_id);
 	res = resolve_build(cache, e);
 	if (res == 0 && !e->build)
@@ -613,7 +645,7 @@ static int resolve_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 			if (!p->flight.fetching)
 				start_job(cache, &p->flight, p->id, NULL);
 			if (!wait_for_flight(cache, &p->flight,
-					     now_monotonic() + PFS_CACHE_PATIENCE))
+					     p->flight.started_at + PFS_CACHE_PATIENCE))
 				return 0;
 			return outcome_with_copy(true, p->flight.last_err);
 		}
@@ -631,7 +663,7 @@ static int resolve_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 				return p->flight.last_err;
 			continue;
 		}
-		p->flight.fetching = true;
+		begin_flight(&p->flight);
 		return fetch_latest(cache, p);
 	}
 }
@@ -652,7 +684,6 @@ int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
 
 	*build_id = NULL;
 	pthread_mutex_lock(&cache->lock);
-	refresh_if_requested(cache);
 	p = pipeline_entry(cache, pipeline_id);
 	res = resolve_latest(cache, p);
 	if (res == 0 && !p->latest)
@@ -673,7 +704,6 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 	int res = 0;
 
 	pthread_mutex_lock(&cache->lock);
-	refresh_if_requested(cache);
 	p = pipeline_entry(cache, pipeline_id);
 	if (!p->listed) {
 		res = resolve_latest(cache, p);
@@ -712,7 +742,6 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
 	if (!cache->config.prefetch)
 		return;
 	pthread_mutex_lock(&cache->lock);
-	refresh_if_requested(cache);
 	for (id = pipeline_ids; *id; id++) {
 		struct pipeline_entry *p = pipeline_entry(cache, *id);
 

@@ -114,9 +114,14 @@ char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id);
 struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
 					  const char *pipeline_id);
 
-/* Asks for every unfinished build and latest answer to be dropped, so the
- * next read fetches afresh. Async-signal-safe (for SIGHUP): the drop
- * happens at the next call into the cache. */
-void pfs_cache_request_refresh(struct pfs_cache *cache);
+/* Drops every unfinished build and every latest answer, so the next read
+ * fetches afresh (SIGHUP). @dropped, if not NULL, is called for each
+ * build dropped (outside the cache's lock), so that the kernel can be
+ * told to forget what it holds of it. */
+void pfs_cache_drop_unfinished(struct pfs_cache *cache,
+			       void (*dropped)(uint32_t build_slot,
+					       const struct pfs_build *build,
+					       void *arg),
+			       void *arg);
 
 #endif

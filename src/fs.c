@@ -50,6 +50,19 @@ void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns)
 	fs->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
 
+static void forget_in_kernel(const struct pfs_ns_node *node, void *arg)
+{
+	struct pfs_fs *fs = arg;
+
+	/* attributes and pages; -ENOENT for inodes the kernel does not hold */
+	fuse_lowlevel_notify_inval_inode(fs->se, pfs_ino_encode(node), 0, 0);
+}
+
+void pfs_fs_refresh(struct pfs_fs *fs)
+{
+	pfs_ns_drop_unfinished(fs->ns, forget_in_kernel, fs);
+}
+
 void pfs_fs_cleanup(struct pfs_fs *fs)
 {
 	GHashTableIter iter;

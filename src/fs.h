@@ -28,6 +28,11 @@ extern const struct fuse_lowlevel_ops pfs_fs_ops;
 
 void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns);
 
+/* Drops every unfinished build, here and in the kernel's caches, so that
+ * the next read fetches afresh (SIGHUP). Call from a thread of its own,
+ * never from a request handler. */
+void pfs_fs_refresh(struct pfs_fs *fs);
+
 /* Frees what the kernel never released: files still open at unmount. */
 void pfs_fs_cleanup(struct pfs_fs *fs);
 

@@ -149,6 +149,17 @@ void pfs_limiter_set_stop(struct pfs_limiter *limiter, bool (*stop)(void *),
 	limiter->stop_arg = arg;
 }
 
+double pfs_limiter_next_start(struct pfs_limiter *limiter)
+{
+	double now = pfs_limiter_now();
+	double start;
+
+	pthread_mutex_lock(&limiter->lock);
+	start = next_start(limiter, now);
+	pthread_mutex_unlock(&limiter->lock);
+	return isinf(start) ? now : start;
+}
+
 void pfs_limiter_release(struct pfs_limiter *limiter)
 {
 	pthread_mutex_lock(&limiter->lock);

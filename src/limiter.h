@@ -34,6 +34,10 @@ void pfs_limiter_release(struct pfs_limiter *limiter);
 void pfs_limiter_set_stop(struct pfs_limiter *limiter, bool (*stop)(void *),
 			  void *arg);
 
+/* When the next request could start (monotonic seconds): the end of a
+ * pause, or of the wait for a token; now when only slots are short. */
+double pfs_limiter_next_start(struct pfs_limiter *limiter);
+
 /* The service throttled us: no request starts for @retry_after seconds,
  * or, when it named none (< 0), for an exponentially growing, jittered
  * pause. Returns the pause chosen. */

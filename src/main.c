@@ -5,6 +5,8 @@
  * multi-threaded FUSE loop until unmounted or signalled.
  */
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +33,12 @@ struct daemon {
 	struct pfs_cache *cache;
 	struct pfs_ns *ns;
 	struct pfs_fs fs;
+	struct fuse_session *se;
+	bool signals_set;
+	int stopping;		/* atomic: the session is over */
+	sem_t hup_sem;
+	pthread_t hup_thread;
+	bool hup_thread_started;
 };
 
 static int open_token(struct daemon *d)
@@ -104,63 +112,106 @@ static int run_loop(struct daemon *d, struct fuse_session *se)
 	return res;
 }
 
-static struct pfs_cache *hup_cache;
+/* SIGHUP asks for fresh data instead of ending the session as libfuse's
+ * handler would. The handler only posts a semaphore; a thread of ours
+ * does the work, which takes locks and talks to the kernel. */
+static sem_t *hup_sem;
 
 static void on_sighup(int sig)
 {
 	(void)sig;
-	pfs_cache_request_refresh(hup_cache);
+	sem_post(hup_sem);
 }
 
-/* SIGHUP asks for fresh data instead of ending the session as libfuse's
- * handler would. */
-static int catch_sighup(struct daemon *d)
+static void *refresh_on_hup(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (;;) {
+		while (sem_wait(&d->hup_sem) != 0)
+			;
+		if (__atomic_load_n(&d->stopping, __ATOMIC_ACQUIRE))
+			return NULL;
+		pfs_fs_refresh(&d->fs);
+	}
+}
+
+static int start_hup_thread(struct daemon *d)
 {
 	struct sigaction sa = { .sa_handler = on_sighup };
 
-	hup_cache = d->cache;
+	if (sem_init(&d->hup_sem, 0, 0) != 0 ||
+	    pthread_create(&d->hup_thread, NULL, refresh_on_hup, d) != 0)
+		return -1;
+	d->hup_thread_started = true;
+	hup_sem = &d->hup_sem;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	return sigaction(SIGHUP, &sa, NULL);
 }
 
-static bool session_ended(void *se)
+/* Ends everything that runs beside the session: the SIGHUP thread, and
+ * (through stopping) requests and waits in progress, before the session
+ * they look at is destroyed. */
+static void stop_background(struct daemon *d)
 {
-	return fuse_session_exited(se);
+	__atomic_store_n(&d->stopping, 1, __ATOMIC_RELEASE);
+	if (d->hup_thread_started) {
+		signal(SIGHUP, SIG_IGN);
+		sem_post(&d->hup_sem);
+		pthread_join(d->hup_thread, NULL);
+		sem_destroy(&d->hup_sem);
+		d->hup_thread_started = false;
+	}
 }
 
-/* Returns the exit status: 0 when unmounted or stopped by a signal. */
+static bool should_stop(void *arg)
+{
+	struct daemon *d = arg;
+
+	return __atomic_load_n(&d->stopping, __ATOMIC_ACQUIRE) ||
+	       fuse_session_exited(d->se);
+}
+
+/* Mounts and serves until unmounted or signalled; leaves d->se for main()
+ * to destroy once nothing looks at it any more. Returns the exit status:
+ * 0 when unmounted or stopped by a signal. */
 static int serve(struct daemon *d, struct fuse_args *args)
 {
-	struct fuse_session *se;
 	int res = 1;
 
-	se = fuse_session_new(args, &pfs_fs_ops, sizeof(pfs_fs_ops), &d->fs);
-	if (!se)
+	d->se = fuse_session_new(args, &pfs_fs_ops, sizeof(pfs_fs_ops), &d->fs);
+	if (!d->se)
 		return 1;
-	d->fs.se = se;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (catch_sighup(d) != 0)
-		goto out_signals;
+	d->fs.se = d->se;
+	if (fuse_set_signal_handlers(d->se) != 0)
+		return 1;
+	d->signals_set = true;
 	/* requests and waits in progress end when the session does */
-	pfs_http_set_stop(d->http, session_ended, se);
-	pfs_limiter_set_stop(d->limiter, session_ended, se);
-	pfs_cache_set_stop(d->cache, session_ended, se);
-	if (fuse_session_mount(se, d->cmdline.mountpoint) != 0)
-		goto out_signals;
-	if (fuse_daemonize(d->cmdline.foreground) != 0)
+	pfs_http_set_stop(d->http, should_stop, d);
+	pfs_limiter_set_stop(d->limiter, should_stop, d);
+	pfs_cache_set_stop(d->cache, should_stop, d);
+	if (fuse_session_mount(d->se, d->cmdline.mountpoint) != 0)
+		return 1;
+	/* threads do not survive the fork of fuse_daemonize() */
+	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0)
 		goto out_mount;
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
 	/* a positive result is the signal that ended the loop: a clean stop */
-	res = run_loop(d, se) < 0 ? 1 : 0;
+	res = run_loop(d, d->se) < 0 ? 1 : 0;
 out_mount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
+	fuse_session_unmount(d->se);
 	return res;
+}
+
+static void end_session(struct daemon *d)
+{
+	if (!d->se)
+		return;
+	if (d->signals_set)
+		fuse_remove_signal_handlers(d->se);
+	fuse_session_destroy(d->se);
+	d->se = NULL;
 }
 
 int main(int argc, char *argv[])
@@ -183,7 +234,9 @@ int main(int argc, char *argv[])
 		goto out_options;
 	if (build_modules(&d) == 0)
 		res = serve(&d, &args);
+	stop_background(&d);
 	free_modules(&d);
+	end_session(&d);
 	pfs_http_global_cleanup();
 out_options:
 	free(d.cmdline.mountpoint);

@@ -501,6 +501,34 @@ int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,
 	return 0;
 }
 
+struct forget_ctx {
+	void (*forget)(const struct pfs_ns_node *node, void *arg);
+	void *arg;
+};
+
+static void forget_build(uint32_t build_slot, const struct pfs_build *build,
+			 void *arg)
+{
+	struct forget_ctx *ctx = arg;
+	struct pfs_ns_node node;
+	uint32_t i;
+
+	for (i = 0; i < build->n_nodes; i++) {
+		set_node(&node, PFS_NS_BUILD, 0, build_slot, build->nodes[i].path_hash);
+		ctx->forget(&node, ctx->arg);
+	}
+}
+
+void pfs_ns_drop_unfinished(struct pfs_ns *ns,
+			    void (*forget)(const struct pfs_ns_node *node,
+					   void *arg),
+			    void *arg)
+{
+	struct forget_ctx ctx = { .forget = forget, .arg = arg };
+
+	pfs_cache_drop_unfinished(ns->cache, forget ? forget_build : NULL, &ctx);
+}
+
 void pfs_ns_file_free(struct pfs_ns_file *file)
 {
 	if (!file)

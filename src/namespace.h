@@ -92,6 +92,14 @@ void pfs_ns_listing_free(struct pfs_ns_listing *listing);
 int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		struct pfs_ns_file **out);
 
+/* Drops every unfinished build from the cache (SIGHUP), calling @forget
+ * for each node of each, so that the kernel can be told to drop what it
+ * holds of them. */
+void pfs_ns_drop_unfinished(struct pfs_ns *ns,
+			    void (*forget)(const struct pfs_ns_node *node,
+					   void *arg),
+			    void *arg);
+
 /* Reads without an open file: a copy of at most @size bytes at @off in
  * *@data (g_free it), *@len long. */
 int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,

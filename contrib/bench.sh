@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The pipelinefs benchmark: installs what is missing, builds a release build in
+# build-release and runs bench/pipelinefs-bench with it against the simulator.
+# Usage: contrib/bench.sh [pipelinefs-bench options]   (--help lists them)
+# e.g.   contrib/bench.sh --skip-memory      contrib/bench.sh --only cold
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+source "$top/contrib/ensure-deps.sh"
+
+ensure_deps
+echo "==> building in build-release" >&2
+if ! build_pipelinefs build-release -Dbuildtype=release; then
+  # build_pipelinefs is quiet: show why it failed
+  ninja -C "$top/build-release" >&2 || true
+  echo "==> the build failed" >&2
+  exit 1
+fi
+echo "==> benchmarking" >&2
+PIPELINEFS_BIN="$top/build-release/src/pipelinefs" exec "$top/bench/pipelinefs-bench" "$@"
