@@ -133,14 +133,14 @@ static int send_request(struct pfs_api *api, const char *url,
 	return res;
 }
 
-/* One request, once the limiter lets it go. Returns as
- * pfs_api_get_status(); *throttled tells a 429/503 worth retrying. */
+/* One request, once the limiter lets it go. Returns 0 with the 200
+ * response in @resp (the caller clears it), else as pfs_api_get_status();
+ * *pause >= 0 after a throttling answer worth waiting out. */
 static int request_once(struct pfs_api *api, const char *path, const char *url,
-			const char *build_id, double deadline,
-			struct pfs_build **out, struct pfs_api_failure *failure,
-			double *pause)
+			bool named_build, double deadline,
+			struct pfs_http_response *resp,
+			struct pfs_api_failure *failure, double *pause)
 {
-	struct pfs_http_response resp;
 	char err[512];
 	int res;
 
@@ -151,24 +151,41 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 		failure->not_before = pfs_limiter_next_start(api->limiter);
 		return -EBUSY;
 	}
-	res = send_request(api, url, &resp, err, sizeof(err));
+	res = send_request(api, url, resp, err, sizeof(err));
 	pfs_limiter_release(api->limiter);
 	if (res < 0) {
 		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
 		return res;
 	}
-	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp.status, resp.body_len);
-	if (resp.status == 200) {
+	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp->status, resp->body_len);
+	if (resp->status == 200) {
 		pfs_limiter_succeeded(api->limiter);
-		res = parse_body(path, &resp, out, failure);
-	} else {
-		res = status_to_errno(resp.status, build_id != NULL);
-		describe_http_error(path, &resp, failure);
-		if (is_throttling(&resp))
-			*pause = pfs_limiter_throttled(api->limiter,
-						       (double)resp.retry_after);
+		return 0;
 	}
-	pfs_http_response_clear(&resp);
+	res = status_to_errno(resp->status, named_build);
+	describe_http_error(path, resp, failure);
+	if (is_throttling(resp))
+		*pause = pfs_limiter_throttled(api->limiter, (double)resp->retry_after);
+	pfs_http_response_clear(resp);
+	return res;
+}
+
+/* GETs @path, waiting out throttling if that ends before @deadline. */
+static int request(struct pfs_api *api, const char *path, bool named_build,
+		   double deadline, struct pfs_http_response *resp,
+		   struct pfs_api_failure *failure)
+{
+	char *url = g_strconcat(api->endpoint, path, NULL);
+	double pause;
+	int res;
+
+	failure->what[0] = '\0';
+	failure->not_before = 0;
+	do {
+		res = request_once(api, path, url, named_build, deadline, resp,
+				   failure, &pause);
+	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline);
+	g_free(url);
 	return res;
 }
 
@@ -176,23 +193,44 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 		       const char *build_id, double deadline,
 		       struct pfs_build **out, struct pfs_api_failure *failure)
 {
-	char *path, *url;
-	double pause;
+	struct pfs_http_response resp;
+	char *path;
 	int res;
 
 	*out = NULL;
-	failure->what[0] = '\0';
-	failure->not_before = 0;
 	path = build_id ? g_strdup_printf("/v3/pipelines/%s/status?build_id=%s",
 					  pipeline_id, build_id)
 			: g_strdup_printf("/v3/pipelines/%s/status", pipeline_id);
-	url = g_strconcat(api->endpoint, path, NULL);
-	/* throttled: try again after the pause, if that is before the deadline */
-	do {
-		res = request_once(api, path, url, build_id, deadline, out,
-				   failure, &pause);
-	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline);
-	g_free(url);
+	res = request(api, path, build_id != NULL, deadline, &resp, failure);
+	if (res == 0) {
+		res = parse_body(path, &resp, out, failure);
+		pfs_http_response_clear(&resp);
+	}
 	g_free(path);
+	return res;
+}
+
+int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
+			   double deadline, GHashTable **out,
+			   struct pfs_api_failure *failure)
+{
+	struct pfs_http_response resp;
+	char *ids = g_strjoinv(",", pipeline_ids);
+	char *path = g_strconcat("/v3/pipelines/status?pipeline_ids=", ids, NULL);
+	char err[256];
+	int res;
+
+	*out = NULL;
+	res = request(api, path, false, deadline, &resp, failure);
+	if (res == 0) {
+		res = pfs_model_parse_latest_ids(resp.body, resp.body_len, out, err,
+						 sizeof(err));
+		if (res < 0)
+			snprintf(failure->what, sizeof(failure->what),
+				 "GET %s: HTTP 200 with an unusable body: %s", path, err);
+		pfs_http_response_clear(&resp);
+	}
+	g_free(path);
+	g_free(ids);
 	return res;
 }

@@ -6,6 +6,7 @@
 #ifndef PFS_API_H
 #define PFS_API_H
 
+#include <glib.h>
 #include <stdbool.h>
 
 #include "http.h"
@@ -42,6 +43,14 @@ void pfs_api_free(struct pfs_api *api);
 int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 		       const char *build_id, double deadline,
 		       struct pfs_build **out, struct pfs_api_failure *failure);
+
+/* The batch call GET /v3/pipelines/status?pipeline_ids=@pipeline_ids
+ * (a NULL-ended list of valid ids): *out maps each pipeline the answer
+ * names a latest build for to that build's id (destroy it when done).
+ * Errors as pfs_api_get_status(). */
+int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
+			   double deadline, GHashTable **out,
+			   struct pfs_api_failure *failure);
 
 /* true for errors worth a retry later, where a cached copy may be served */
 bool pfs_api_is_transient(int err);

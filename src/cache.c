@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+/* Pipelines per batch call: keeps its URL under 2 KB. */
+#define BATCH_MAX 50
 /* Backoff after failures that are not throttling: 1 s, 2 s, ... 60 s. */
 #define BACKOFF_BASE 1.0
 #define BACKOFF_CAP 60.0
@@ -67,6 +69,7 @@ struct pfs_cache {
 	GPtrArray *pipeline_slots;	/* slot -> struct pipeline_entry */
 	GPtrArray *build_slots;		/* slot -> struct build_entry */
 	GQueue lru;			/* entries holding a build, newest first */
+	bool no_batch;			/* the service refused the batch call */
 	size_t bytes;			/* sum of their sizes */
 };
 
@@ -75,6 +78,7 @@ struct pfs_cache {
 struct job {
 	char *pipeline_id;
 	char *build_id;		/* NULL: the latest call */
+	char **batch;		/* instead: the batch call for these pipelines */
 };
 
 static void run_job(gpointer data, gpointer user_data);
@@ -85,6 +89,7 @@ static void free_job(void *data)
 
 	g_free(job->pipeline_id);
 	g_free(job->build_id);
+	g_strfreev(job->batch);
 	g_free(job);
 }
 
@@ -594,6 +599,22 @@ int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
 
 /* ---- latest ----------------------------------------------------------- */
 
+/* Called with cache->lock held: the service named @build_id (NULL: none)
+ * as @p's latest build. */
+static void set_latest(struct pfs_cache *cache, struct pipeline_entry *p,
+		       const char *build_id)
+{
+	if (!p->latest_known || g_strcmp0(p->latest, build_id) != 0) {
+		clock_gettime(CLOCK_REALTIME, &p->latest_changed);
+		p->listing_changed = p->latest_changed;
+	}
+	g_free(p->latest);
+	p->latest = g_strdup(build_id);
+	p->latest_known = true;
+	p->flight.fresh_until = now_monotonic() + cache->config.ttl;
+	list_pipeline(cache, p);
+}
+
 /* Called with cache->lock held, with p->flight.fetching set by the
  * caller; drops the lock while the request runs. Returns the outcome. */
 static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
@@ -612,15 +633,7 @@ static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 	note_outcome(&p->flight, res, what, &failure, p->latest_known,
 		     now_monotonic());
 	if (res == 0) {
-		if (!p->latest_known || g_strcmp0(p->latest, build->build_id) != 0) {
-			clock_gettime(CLOCK_REALTIME, &p->latest_changed);
-			p->listing_changed = p->latest_changed;
-		}
-		g_free(p->latest);
-		p->latest = g_strdup(build->build_id);
-		p->latest_known = true;
-		p->flight.fresh_until = now_monotonic() + cache->config.ttl;
-		list_pipeline(cache, p);
+		set_latest(cache, p, build->build_id);
 		/* the same body is that build's status: no second request */
 		if (build->build_id)
 			install_build(cache, p->id, build->build_id, build,
@@ -717,6 +730,48 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
 
 /* ---- background work ------------------------------------------------- */
 
+/* Called with cache->lock held, with the latest flights of @ids begun:
+ * one batch call learns which build is the latest of each, and only the
+ * builds not cached yet are fetched, in the background. A pipeline the
+ * answer does not name gets its own latest call. */
+static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
+{
+	struct pfs_api_failure failure;
+	GHashTable *latest = NULL;
+	char **id;
+	int res;
+
+	pthread_mutex_unlock(&cache->lock);
+	res = pfs_api_get_latest_ids(cache->api, ids, reader_deadline(cache),
+				     &latest, &failure);
+	pthread_mutex_lock(&cache->lock);
+	if (res < 0 && !pfs_api_is_transient(res) && !cache->no_batch) {
+		/* a service without the call: stop asking for it */
+		cache->no_batch = true;
+		pfs_log_info("%s; asking pipeline by pipeline from now on",
+			     failure.what);
+	}
+	for (id = ids; *id; id++) {
+		struct pipeline_entry *p = pipeline_entry(cache, *id);
+		const char *build_id = latest ? g_hash_table_lookup(latest, *id) : NULL;
+		struct build_entry *e;
+
+		if (!build_id) {
+			start_job(cache, &p->flight, p->id, NULL);
+			continue;
+		}
+		set_latest(cache, p, build_id);
+		note_outcome(&p->flight, 0, p->id, &failure, true, now_monotonic());
+		e = build_entry(cache, p->id, build_id);
+		if (!build_usable(e, now_monotonic()) && !e->flight.fetching &&
+		    now_monotonic() >= e->flight.retry_at)
+			start_job(cache, &e->flight, p->id, build_id);
+		land(cache, &p->flight, 0);
+	}
+	if (latest)
+		g_hash_table_destroy(latest);
+}
+
 /* Runs on a worker thread. */
 static void run_job(gpointer data, gpointer user_data)
 {
@@ -724,7 +779,9 @@ static void run_job(gpointer data, gpointer user_data)
 	struct job *job = data;
 
 	pthread_mutex_lock(&cache->lock);
-	if (job->build_id)
+	if (job->batch)
+		fetch_latest_batch(cache, job->batch);
+	else if (job->build_id)
 		fetch_build(cache, build_entry(cache, job->pipeline_id,
 					       job->build_id));
 	else
@@ -733,14 +790,43 @@ static void run_job(gpointer data, gpointer user_data)
 	free_job(job);
 }
 
+/* Called with cache->lock held: the latest answers of @ids (flights
+ * begun) in batch calls of at most BATCH_MAX, or one latest call when
+ * there is just one. */
+static void start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
+{
+	guint i, n;
+
+	if (ids->len == 1 || cache->no_batch) {
+		for (i = 0; i < ids->len; i++)
+			start_job(cache,
+				  &pipeline_entry(cache, ids->pdata[i])->flight,
+				  ids->pdata[i], NULL);
+		return;
+	}
+	for (i = 0; i < ids->len; i += n) {
+		struct job *job = g_new0(struct job, 1);
+		guint k;
+
+		n = ids->len - i < BATCH_MAX ? ids->len - i : BATCH_MAX;
+		job->batch = g_new0(char *, n + 1);
+		for (k = 0; k < n; k++)
+			job->batch[k] = g_strdup(ids->pdata[i + k]);
+		g_thread_pool_push(cache->workers, job, NULL);
+	}
+}
+
 void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
 			       bool only_stale)
 {
+	GPtrArray *due = g_ptr_array_new();
 	double now = now_monotonic();
 	char **id;
 
-	if (!cache->config.prefetch)
+	if (!cache->config.prefetch) {
+		g_ptr_array_free(due, TRUE);
 		return;
+	}
 	pthread_mutex_lock(&cache->lock);
 	for (id = pipeline_ids; *id; id++) {
 		struct pipeline_entry *p = pipeline_entry(cache, *id);
@@ -749,9 +835,13 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
 		    (only_stale && !p->latest_known) ||
 		    p->flight.fetching || now < p->flight.retry_at)
 			continue;
-		start_job(cache, &p->flight, p->id, NULL);
+		begin_flight(&p->flight);
+		g_ptr_array_add(due, p->id);
 	}
+	if (due->len > 0)
+		start_latest_jobs(cache, due);
 	pthread_mutex_unlock(&cache->lock);
+	g_ptr_array_free(due, TRUE);
 }
 
 /* ---- slots ------------------------------------------------------------- */

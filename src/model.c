@@ -515,6 +515,65 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 	return res;
 }
 
+/* An id as the API gives it: a string, or a number, that is a valid id. */
+static char *id_text(struct json_object *value)
+{
+	const char *text;
+	size_t len;
+
+	if (!value || !(json_object_is_type(value, json_type_string) ||
+			json_object_is_type(value, json_type_int)))
+		return NULL;
+	text = value_text(value, &len);
+	if (strlen(text) != len || !pfs_name_is_valid_id(text))
+		return NULL;
+	return g_strdup(text);
+}
+
+int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
+			       char *err, size_t errsize)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	struct json_object *array;
+	size_t i, n;
+
+	*out = NULL;
+	if (!tok || len > INT32_MAX) {
+		snprintf(err, errsize, "body too large");
+		json_tokener_free(tok);
+		return -EPROTO;
+	}
+	array = json_tokener_parse_ex(tok, body, (int)len);
+	json_tokener_free(tok);
+	if (!array || !json_object_is_type(array, json_type_array)) {
+		snprintf(err, errsize, "the batch answer is not a JSON array");
+		json_object_put(array);
+		return -EPROTO;
+	}
+	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	n = json_object_array_length(array);
+	for (i = 0; i < n; i++) {
+		struct json_object *item = json_object_array_get_idx(array, i);
+		struct json_object *pid = NULL, *bid = NULL;
+		char *pipeline_id, *build_id;
+
+		if (!json_object_is_type(item, json_type_object))
+			continue;
+		json_object_object_get_ex(item, "pipeline_id", &pid);
+		json_object_object_get_ex(item, "build_id", &bid);
+		pipeline_id = id_text(pid);
+		build_id = id_text(bid);
+		if (pipeline_id && build_id)
+			g_hash_table_replace(*out, pipeline_id, build_id);
+		else {
+			g_free(pipeline_id);
+			g_free(build_id);
+		}
+	}
+	json_object_put(array);
+	return 0;
+}
+
 struct pfs_build *pfs_build_ref(struct pfs_build *build)
 {
 	__atomic_add_fetch(&build->refcount, 1, __ATOMIC_RELAXED);

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <glib.h>
+
 #define PFS_NODE_NONE UINT32_MAX
 #define PFS_NODE_ROOT 0
 /* Path hashes have 40 bits: they are the low bits of inode numbers. */
@@ -58,6 +60,14 @@ struct pfs_build {
  * failure. */
 int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 		    char *err, size_t errsize);
+
+/* Reads the body of the batch call GET /v3/pipelines/status?pipeline_ids=
+ * (a JSON array, one object per pipeline) into *out: pipeline id -> the id
+ * of its latest build, for the items that name both as valid ids (a new
+ * GHashTable of strings, for the caller to destroy). -EPROTO when the body
+ * is not such an array. */
+int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
+			       char *err, size_t errsize);
 
 struct pfs_build *pfs_build_ref(struct pfs_build *build);
 void pfs_build_unref(struct pfs_build *build);

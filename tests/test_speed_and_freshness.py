@@ -539,8 +539,8 @@ def test_completed_build_is_not_fetched_after_ttl_nor_after_sighup(mount_with, s
     assert mount.proc.poll() is None
 
 
-def test_listing_the_root_starts_every_pipelines_latest_call(sim_factory, mount_factory,
-                                                            tmp_path):
+def test_listing_the_root_prefetches_every_pipeline_with_one_batch_call(
+        sim_factory, mount_factory, tmp_path):
     count = 10
     sim = sim_factory(many_pipelines(count))
     sim.latency("*", 0.5)
@@ -551,15 +551,41 @@ def test_listing_the_root_starts_every_pipelines_latest_call(sim_factory, mount_
     assert os.listdir(mnt) == ids
     took = time.monotonic() - started
     assert took < 0.4, f"listing waited {took:.2f} s for the prefetch"
-    # nothing else is read: the listing alone brings every latest call
-    wait_until(lambda: sorted(entry["pipeline_id"] for entry in sim.requests()) == ids,
-               timeout=5, message="a latest call for each of the 10 listed pipelines")
-    assert all(entry["build_id"] is None for entry in sim.requests())
+
+    # nothing else is read: the listing alone brings one batch call, which
+    # names each latest build, and then each build by its id
+    def prefetched():
+        batches = [entry for entry in sim.requests() if entry["pipeline_id"] is None]
+        builds = [entry for entry in sim.requests() if entry["pipeline_id"] is not None]
+        return (len(batches) == 1 and
+                sorted(entry["pipeline_id"] for entry in builds) == ids and
+                all(entry["build_id"] is not None for entry in builds))
+    wait_until(prefetched, timeout=5,
+               message="one batch call, then each latest build by its id")
+    batch = next(entry for entry in sim.requests() if entry["pipeline_id"] is None)
+    assert sorted(batch["pipeline_ids"]) == ids
 
     statuses = [read(path) for path in sorted(glob.glob(str(mnt / "*" / "latest" / "status")))]
     assert statuses == [b"completed\n"] * count
     assert read(build_dir(mnt, 3) / "executor") == b"user3\n"
-    assert len(sim.requests()) == count, "reading what was prefetched costs nothing more"
+    assert len(sim.requests()) == count + 1, "reading what was prefetched costs nothing more"
+
+
+def test_stale_latest_answers_are_refreshed_with_one_batch_call(sim_factory, mount_factory,
+                                                              tmp_path):
+    count = 10
+    sim = sim_factory(many_pipelines(count))
+    ids = [pipeline_id_of(index) for index in range(count)]
+    mnt = mount_factory(sim.url, tmp_path / "mnt",
+                        {"pipelines": ":".join(ids), "ttl": 1}).mountpoint
+    assert len(glob.glob(str(mnt / "*" / "latest" / "status"))) == count
+    wait_until(lambda: len(sim.requests()) >= count + 1, message="the first crawl")
+    sim.clear_requests()
+    time.sleep(1.2)                        # every latest answer is stale now
+    statuses = [read(path) for path in sorted(glob.glob(str(mnt / "*" / "latest" / "status")))]
+    assert statuses == [b"completed\n"] * count
+    # completed builds are not fetched again: one batch call refreshed them all
+    assert [entry["pipeline_id"] for entry in sim.requests()] == [None]
 
 
 def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
