@@ -389,6 +389,19 @@ static void begin_flight(struct flight *f)
 	f->started_at = now_monotonic();
 }
 
+static void land(struct pfs_cache *cache, struct flight *f, int err);
+
+/* Called with cache->lock held. Once the session is over the workers are
+ * going away: the flight @f (if any) ends at once instead. */
+static void push_job(struct pfs_cache *cache, struct job *job, struct flight *f)
+{
+	if (!stopping(cache) && g_thread_pool_push(cache->workers, job, NULL))
+		return;
+	free_job(job);
+	if (f)
+		land(cache, f, -ECANCELED);
+}
+
 /* Called with cache->lock held: hands a fetch to a worker thread. */
 static void start_job(struct pfs_cache *cache, struct flight *f,
 		      const char *pipeline_id, const char *build_id)
@@ -398,7 +411,7 @@ static void start_job(struct pfs_cache *cache, struct flight *f,
 	job->pipeline_id = g_strdup(pipeline_id);
 	job->build_id = g_strdup(build_id);
 	begin_flight(f);
-	g_thread_pool_push(cache->workers, job, NULL);
+	push_job(cache, job, f);
 }
 
 /* Called with cache->lock held, by a reader with nothing cached whose
@@ -428,6 +441,8 @@ static void note_outcome(struct flight *f, int err, const char *what,
 			 const struct pfs_api_failure *failure, bool have_copy,
 			 double now)
 {
+	if (err == -ECANCELED)
+		return;		/* the session is ending: nothing to report */
 	if (err == 0) {
 		if (f->logged_err)
 			pfs_log_info("%s: the service answers again", what);
@@ -745,6 +760,13 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
 	res = pfs_api_get_latest_ids(cache->api, ids, reader_deadline(cache),
 				     &latest, &failure);
 	pthread_mutex_lock(&cache->lock);
+	if (res == -ECANCELED || stopping(cache)) {
+		for (id = ids; *id; id++)
+			land(cache, &pipeline_entry(cache, *id)->flight, -ECANCELED);
+		if (latest)
+			g_hash_table_destroy(latest);
+		return;
+	}
 	if (res < 0 && !pfs_api_is_transient(res) && !cache->no_batch) {
 		/* a service without the call: stop asking for it */
 		cache->no_batch = true;
@@ -812,7 +834,12 @@ static void start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 		job->batch = g_new0(char *, n + 1);
 		for (k = 0; k < n; k++)
 			job->batch[k] = g_strdup(ids->pdata[i + k]);
-		g_thread_pool_push(cache->workers, job, NULL);
+		if (stopping(cache)) {
+			for (k = 0; k < n; k++)
+				land(cache, &pipeline_entry(cache, job->batch[k])->flight,
+				     -ECANCELED);
+		}
+		push_job(cache, job, NULL);
 	}
 }
 
