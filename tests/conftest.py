@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -598,3 +599,48 @@ def mount(sim, mount_factory, mount_options, tmp_path):
 def mnt(mount):
     """The mountpoint (pathlib.Path) of `mount`; unmounted at teardown, exit 0 demanded."""
     return pathlib.Path(mount.mountpoint)
+
+
+# --------------------------------------------------------------------------
+# Helpers shared by the test modules
+
+
+def read(path):
+    """The bytes of a file, as cat would show them."""
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def errno_of(action, *args):
+    """The errno action(*args) fails with (the test fails if it succeeds)."""
+    with pytest.raises(OSError) as error:
+        action(*args)
+    return error.value.errno
+
+
+def log_lines(mount, *texts):
+    """Lines of the daemon's log that contain every one of texts."""
+    return [line for line in mount.log().splitlines() if all(text in line for text in texts)]
+
+
+def run_in_threads(works):
+    """Run each zero-argument callable in its own thread, all released at once.
+
+    Returns their results in order (an exception raised counts as the result).
+    """
+    barrier = threading.Barrier(len(works))
+    results = [None] * len(works)
+
+    def run(index):
+        barrier.wait()
+        try:
+            results[index] = works[index]()
+        except Exception as error:     # shows up in the caller's assertion
+            results[index] = error
+    threads = [threading.Thread(target=run, args=(index,), daemon=True)
+               for index in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results

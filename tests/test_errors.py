@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_PIPELINES,
-                      TEST_TOKEN, in_mount_table, wait_until)
+                      TEST_TOKEN, errno_of, in_mount_table, log_lines, read, wait_until)
 
 UNKNOWN_PIPELINE = "ffffffffffffffffffffffffffffffff"
 ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
@@ -32,23 +32,6 @@ def mount_with(sim, mount_factory, tmp_path):
         mount = mount_factory(sim.url, tmp_path / "mnt", {**ALL_LISTED, **options})
         return mount, mount.mountpoint
     return start
-
-
-def read(path):
-    with open(path, "rb") as file:
-        return file.read()
-
-
-def errno_of(action, *args):
-    """The errno action(*args) fails with (the test fails if it succeeds)."""
-    with pytest.raises(OSError) as error:
-        action(*args)
-    return error.value.errno
-
-
-def log_lines(mount, *texts):
-    """Lines of the daemon's log that contain every one of texts."""
-    return [line for line in mount.log().splitlines() if all(text in line for text in texts)]
 
 
 def status_path(pipeline_id, build_id=None):

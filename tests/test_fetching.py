@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import (PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS,
-                      TEST_PIPELINES, default_test_scenario, wait_until)
+                      TEST_PIPELINES, default_test_scenario, read, run_in_threads, wait_until)
 
 ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
 
@@ -33,11 +33,6 @@ def mount_with(sim, mount_factory, tmp_path):
 @pytest.fixture
 def mnt_unlisted(sim, mount_factory, tmp_path):
     return mount_factory(sim.url, tmp_path / "mnt", {}).mountpoint
-
-
-def read(path):
-    with open(path, "rb") as file:
-        return file.read()
 
 
 def read_tree(directory):
@@ -230,29 +225,6 @@ def test_latest_is_not_resolved_again_within_ttl(mount_with, sim):
 
 # --------------------------------------------------------------------------
 # Concurrency
-
-
-def run_in_threads(works):
-    """Run each zero-argument callable in its own thread, all released at once.
-
-    Returns their results in order (an exception raised counts as the result).
-    """
-    barrier = threading.Barrier(len(works))
-    results = [None] * len(works)
-
-    def run(index):
-        barrier.wait()
-        try:
-            results[index] = works[index]()
-        except Exception as error:     # shows up in the caller's assertion
-            results[index] = error
-    threads = [threading.Thread(target=run, args=(index,), daemon=True)
-               for index in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def test_sixteen_concurrent_readers_of_a_cold_build_share_one_request(mnt, sim):

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
                       PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, TEST_PIPELINES,
-                      TEST_TOKEN, default_test_scenario)
+                      TEST_TOKEN, default_test_scenario, read)
 
 SCENARIOS = REPO / "contrib" / "scenarios"
 DEMO_SCENARIO = SCENARIOS / "demo.json"
@@ -32,11 +32,6 @@ NODE_FIELDS = ["id", "name", "type", "status", "outcome", "start_time", "end_tim
 @pytest.fixture
 def mount_options():
     return {"pipelines": ":".join(TEST_PIPELINES)}
-
-
-def read(path):
-    with open(path, "rb") as file:
-        return file.read()
 
 
 def field(value):

@@ -22,7 +22,8 @@ import time
 import pytest
 
 from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_PIPELINES,
-                      TEST_TOKEN, default_test_scenario, wait_until)
+                      TEST_TOKEN, default_test_scenario, errno_of, log_lines, read,
+                      run_in_threads, wait_until)
 
 ALL_LISTED = ":".join(TEST_PIPELINES)
 RUNNING_STATUS = PIPELINE_RUNNING + "/3/status"
@@ -36,26 +37,11 @@ def mount_with(sim, mount_factory, tmp_path):
     return start
 
 
-def read(path):
-    with open(path, "rb") as file:
-        return file.read()
-
-
 def timed_read(path):
     """(content, seconds it took)."""
     started = time.monotonic()
     content = read(path)
     return content, time.monotonic() - started
-
-
-def errno_of(action, *args):
-    with pytest.raises(OSError) as error:
-        action(*args)
-    return error.value.errno
-
-
-def log_lines(mount, *texts):
-    return [line for line in mount.log().splitlines() if all(text in line for text in texts)]
 
 
 def times_of(entries):
@@ -76,27 +62,6 @@ def sighup(mount, build):
     mount.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: len(log_lines(mount, "refresh asked for")) > done, timeout=3,
                message="the daemon to act on SIGHUP")
-
-
-def run_in_threads(works):
-    """Run each callable in its own thread, released together; results in order
-    (an exception raised is the result)."""
-    barrier = threading.Barrier(len(works))
-    results = [None] * len(works)
-
-    def run(index):
-        barrier.wait()
-        try:
-            results[index] = works[index]()
-        except Exception as error:       # shows up in the caller's assertion
-            results[index] = error
-    threads = [threading.Thread(target=run, args=(index,), daemon=True)
-               for index in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 class Background:
