@@ -349,23 +349,32 @@ out:
 	return obj;
 }
 
+/* An id as the API gives it: a string, or a number, that is a valid id. */
+static char *id_text(struct json_object *value)
+{
+	const char *text;
+	size_t len;
+
+	if (!value || !(json_object_is_type(value, json_type_string) ||
+			json_object_is_type(value, json_type_int)))
+		return NULL;
+	text = value_text(value, &len);
+	if (strlen(text) != len || !pfs_name_is_valid_id(text))
+		return NULL;
+	return g_strdup(text);
+}
+
 static void read_build_identity(struct pfs_build *build,
 				struct json_object *body)
 {
 	struct json_object *value = NULL;
-	const char *text;
-	size_t len;
 
 	json_object_object_get_ex(body, "status", &value);
 	build->completed = value && json_object_is_type(value, json_type_string) &&
 			   strcmp(json_object_get_string(value), "completed") == 0;
 	value = NULL;
 	json_object_object_get_ex(body, "build_id", &value);
-	text = value_text(value, &len);
-	if (text && (json_object_is_type(value, json_type_string) ||
-		     json_object_is_type(value, json_type_int)) &&
-	    strlen(text) == len && pfs_name_is_valid_id(text))
-		build->build_id = g_strdup(text);
+	build->build_id = id_text(value);
 }
 
 static void builder_init(struct builder *b, size_t body_len)
@@ -513,21 +522,6 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 	builder_clear(&b);
 	json_object_put(obj);
 	return res;
-}
-
-/* An id as the API gives it: a string, or a number, that is a valid id. */
-static char *id_text(struct json_object *value)
-{
-	const char *text;
-	size_t len;
-
-	if (!value || !(json_object_is_type(value, json_type_string) ||
-			json_object_is_type(value, json_type_int)))
-		return NULL;
-	text = value_text(value, &len);
-	if (strlen(text) != len || !pfs_name_is_valid_id(text))
-		return NULL;
-	return g_strdup(text);
 }
 
 int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,

@@ -259,6 +259,30 @@ static void test_repeated_text_is_stored_once(void)
 	pfs_build_unref(build);
 }
 
+static void test_batch_answer_names_latest_builds(void)
+{
+	const char *body =
+		"[{\"pipeline_id\":\"p1\",\"build_id\":\"7\",\"status\":\"running\"},"
+		"{\"pipeline_id\":\"p2\",\"build_id\":8},"
+		"{\"pipeline_id\":\"p3\",\"build_id\":null},"
+		"{\"pipeline_id\":\"../x\",\"build_id\":\"1\"},"
+		"{\"pipeline_id\":\"p4\",\"build_id\":\"a b\"}, 42, \"x\"]";
+	GHashTable *latest = NULL;
+	char err[128];
+
+	g_assert_cmpint(pfs_model_parse_latest_ids(body, strlen(body), &latest, err,
+						   sizeof(err)), ==, 0);
+	g_assert_cmpuint(g_hash_table_size(latest), ==, 2);
+	g_assert_cmpstr(g_hash_table_lookup(latest, "p1"), ==, "7");
+	g_assert_cmpstr(g_hash_table_lookup(latest, "p2"), ==, "8");
+	g_hash_table_destroy(latest);
+	g_assert_cmpint(pfs_model_parse_latest_ids("{}", 2, &latest, err, sizeof(err)),
+			==, -EPROTO);
+	g_assert_null(latest);
+	g_assert_cmpint(pfs_model_parse_latest_ids("[{", 2, &latest, err, sizeof(err)),
+			==, -EPROTO);
+}
+
 static void test_walk_refuses_missing_paths(void)
 {
 	struct pfs_build *build = parse_ok("{\"status\":\"running\"}");
@@ -293,6 +317,8 @@ int main(int argc, char *argv[])
 			test_every_node_is_found_by_its_path_hash);
 	g_test_add_func("/model/repeated_text_is_stored_once",
 			test_repeated_text_is_stored_once);
+	g_test_add_func("/model/batch_answer_names_latest_builds",
+			test_batch_answer_names_latest_builds);
 	g_test_add_func("/model/walk_refuses_missing_paths",
 			test_walk_refuses_missing_paths);
 	return g_test_run();
