@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Throttled answers waited out within one call, at most. */
+#define MAX_THROTTLED_ATTEMPTS 5
+
 struct pfs_api {
 	char *endpoint;
 	struct pfs_http *http;
@@ -73,8 +76,15 @@ static void describe_http_error(const char *path,
 			msg = json_string_at(nested, "message");
 		}
 	}
-	if (!code && !msg)
-		msg = resp->body;	/* not the service's shape: show the text */
+	if (!code && !msg) {
+		/* not the service's shape: a proxy's page, perhaps one that
+		 * echoes the request (and its token) back; say only its size */
+		snprintf(failure->what, sizeof(failure->what),
+			 "GET %s: HTTP %ld, a %zu-byte body that is not the "
+			 "service's error", path, resp->status, resp->body_len);
+		json_object_put(body);
+		return;
+	}
 	snprintf(failure->what, sizeof(failure->what), "GET %s: HTTP %ld %s %s",
 		 path, resp->status,
 		 pfs_log_clean(clean_code, sizeof(clean_code), code ? code : "-",
@@ -176,6 +186,7 @@ static int request(struct pfs_api *api, const char *path, bool named_build,
 		   struct pfs_api_failure *failure)
 {
 	char *url = g_strconcat(api->endpoint, path, NULL);
+	int attempts = 0;
 	double pause;
 	int res;
 
@@ -184,7 +195,8 @@ static int request(struct pfs_api *api, const char *path, bool named_build,
 	do {
 		res = request_once(api, path, url, named_build, deadline, resp,
 				   failure, &pause);
-	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline);
+	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline &&
+		 ++attempts < MAX_THROTTLED_ATTEMPTS);
 	g_free(url);
 	return res;
 }

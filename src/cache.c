@@ -395,11 +395,15 @@ static void land(struct pfs_cache *cache, struct flight *f, int err);
  * going away: the flight @f (if any) ends at once instead. */
 static void push_job(struct pfs_cache *cache, struct job *job, struct flight *f)
 {
+	char **id;
+
 	if (!stopping(cache) && g_thread_pool_push(cache->workers, job, NULL))
 		return;
-	free_job(job);
 	if (f)
 		land(cache, f, -ECANCELED);
+	for (id = job->batch; id && *id; id++)
+		land(cache, &pipeline_entry(cache, *id)->flight, -ECANCELED);
+	free_job(job);
 }
 
 /* Called with cache->lock held: hands a fetch to a worker thread. */
@@ -452,11 +456,13 @@ static void note_outcome(struct flight *f, int err, const char *what,
 		return;
 	}
 	if (err == -EBUSY) {
-		/* not sent, for the limiter's reasons: look again when it says
-		 * a request may go, without growing the backoff that the
-		 * service's own failures earn */
+		/* not sent, for the limiter's reasons (local, not an outage):
+		 * look again when it says a request may go, without growing
+		 * the backoff that the service's own failures earn */
 		f->retry_at = failure->not_before > now ? failure->not_before
 							: now + BACKOFF_BASE;
+		pfs_log_debug("%s", failure->what);
+		return;
 	} else {
 		f->failures++;
 		if (pfs_api_is_transient(err))
@@ -767,7 +773,9 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
 			g_hash_table_destroy(latest);
 		return;
 	}
-	if (res < 0 && !pfs_api_is_transient(res) && !cache->no_batch) {
+	/* 404, 400, 405...: the call is not there; 401 or a bad body is no
+	 * reason to give it up */
+	if ((res == -ENOENT || res == -EIO) && !cache->no_batch) {
 		/* a service without the call: stop asking for it */
 		cache->no_batch = true;
 		pfs_log_info("%s; asking pipeline by pipeline from now on",
@@ -834,11 +842,6 @@ static void start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 		job->batch = g_new0(char *, n + 1);
 		for (k = 0; k < n; k++)
 			job->batch[k] = g_strdup(ids->pdata[i + k]);
-		if (stopping(cache)) {
-			for (k = 0; k < n; k++)
-				land(cache, &pipeline_entry(cache, job->batch[k])->flight,
-				     -ECANCELED);
-		}
 		push_job(cache, job, NULL);
 	}
 }

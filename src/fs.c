@@ -87,11 +87,18 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (res == 0)
 		res = pfs_ns_lookup(fs_of(req)->ns, &dir, name, &child, &attr);
+	memset(&entry, 0, sizeof(entry));
+	if (res == -ENOENT) {
+		/* a negative entry: git, shells and file managers probe for
+		 * names like .git again and again; the kernel answers them */
+		entry.entry_timeout = pfs_ns_absence_timeout(fs_of(req)->ns);
+		fuse_reply_entry(req, &entry);
+		return;
+	}
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
 	}
-	memset(&entry, 0, sizeof(entry));
 	entry.ino = pfs_ino_encode(&child);
 	entry.attr = attr.st;
 	entry.attr.st_ino = entry.ino;

@@ -175,8 +175,9 @@ double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after)
 	pthread_mutex_lock(&limiter->lock);
 	limiter->throttles++;
 	if (retry_after >= 0)
-		pause = retry_after < PFS_LIMITER_MAX_PAUSE ? retry_after
-							    : PFS_LIMITER_MAX_PAUSE;
+		/* "Retry-After: 0" must not turn into a storm of retries */
+		pause = fmin(fmax(retry_after, PFS_LIMITER_MIN_PAUSE),
+			     PFS_LIMITER_MAX_PAUSE);
 	else
 		pause = pfs_limiter_backoff(THROTTLE_BASE, limiter->throttles,
 					    PFS_LIMITER_MAX_PAUSE);

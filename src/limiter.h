@@ -11,7 +11,8 @@
 
 #include <stdbool.h>
 
-/* Longest pause a Retry-After may impose. */
+/* Shortest and longest pause a Retry-After may impose. */
+#define PFS_LIMITER_MIN_PAUSE 1.0
 #define PFS_LIMITER_MAX_PAUSE 60.0
 
 struct pfs_limiter;

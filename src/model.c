@@ -13,6 +13,9 @@
 /* The depth of nesting a real response needs is 6; json-c's default 32
  * keeps a hostile body from exhausting the stack. */
 #define JSON_MAX_DEPTH 32
+/* A real build has hundreds of nodes. A few bytes of "{}," per stage
+ * would otherwise turn a small (or gzipped) body into gigabytes. */
+#define MAX_NODES 100000
 
 static const char *const build_fields[] = {
 	"status", "outcome", "pipeline_id", "pipeline_name", "executor",
@@ -177,13 +180,19 @@ static uint32_t add_named(struct builder *b, uint32_t parent,
 			  GHashTable *taken, struct json_object *raw,
 			  const char *fallback, bool is_dir)
 {
-	char name[PFS_NAME_MAX + 1];
+	char name[PFS_NAME_MAX + 1], base[PFS_NAME_MAX + 1];
 	size_t len;
 	const char *text = value_text(raw, &len);
+	unsigned used;
 
 	pfs_name_sanitize(name, text, len, fallback);
-	pfs_name_make_unique(name, name_taken, taken);
-	g_hash_table_add(taken, g_strdup(name));
+	strcpy(base, name);
+	/* @taken maps each name to the next suffix worth trying for it */
+	used = pfs_name_make_unique(name, name_taken, taken,
+				    GPOINTER_TO_UINT(g_hash_table_lookup(taken, base)));
+	if (used)
+		g_hash_table_insert(taken, g_strdup(base), GUINT_TO_POINTER(used + 1));
+	g_hash_table_insert(taken, g_strdup(name), NULL);
 	return add_node(b, parent, name, is_dir);
 }
 
@@ -220,6 +229,23 @@ static int get_object_array(struct builder *b, struct json_object *obj,
 	return 0;
 }
 
+static void add_parameter(struct builder *b, uint32_t dir, GHashTable *taken,
+			  struct json_object *param, size_t position)
+{
+	struct json_object *name = NULL, *value = NULL;
+	char fallback[32];
+	const char *text;
+	size_t len;
+	uint32_t file;
+
+	json_object_object_get_ex(param, "name", &name);
+	json_object_object_get_ex(param, "value", &value);
+	snprintf(fallback, sizeof(fallback), "parameter-%zu", position + 1);
+	file = add_named(b, dir, taken, name, fallback, false);
+	text = value_text(value, &len);
+	set_content(b, file, text, len);
+}
+
 static int add_parameters(struct builder *b, struct json_object *body)
 {
 	struct json_object *params;
@@ -230,19 +256,11 @@ static int add_parameters(struct builder *b, struct json_object *body)
 	size_t i;
 
 	for (i = 0; res == 0 && params && i < json_object_array_length(params); i++) {
-		struct json_object *param = json_object_array_get_idx(params, i);
-		struct json_object *name = NULL, *value = NULL;
-		char fallback[32];
-		const char *text;
-		size_t len;
-		uint32_t file;
-
-		json_object_object_get_ex(param, "name", &name);
-		json_object_object_get_ex(param, "value", &value);
-		snprintf(fallback, sizeof(fallback), "parameter-%zu", i + 1);
-		file = add_named(b, dir, taken, name, fallback, false);
-		text = value_text(value, &len);
-		set_content(b, file, text, len);
+		if (b->nodes->len > MAX_NODES)
+			res = fail(b, "more parameters than any real build has");
+		else
+			add_parameter(b, dir, taken,
+				      json_object_array_get_idx(params, i), i);
 	}
 	g_hash_table_destroy(taken);
 	return res;
@@ -292,9 +310,13 @@ static int add_states(struct builder *b, uint32_t dir,
 		return 0;
 	taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	n = json_object_array_length(states);
-	for (i = 0; res == 0 && i < n; i++)
-		res = add_state(b, dir, taken, json_object_array_get_idx(states, i),
-				i, depth);
+	for (i = 0; res == 0 && i < n; i++) {
+		if (b->nodes->len > MAX_NODES)
+			res = fail(b, "more stages and tasks than any real build has");
+		else
+			res = add_state(b, dir, taken,
+					json_object_array_get_idx(states, i), i, depth);
+	}
 	g_hash_table_destroy(taken);
 	return res;
 }

@@ -64,16 +64,16 @@ void pfs_name_sanitize(char *out, const char *name, size_t len,
 		strcpy(out, "_");
 }
 
-void pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
-			  void *ctx)
+unsigned pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
+			      void *ctx, unsigned first)
 {
 	char base[PFS_NAME_MAX + 1];
 	unsigned n;
 
 	if (!taken(name, ctx))
-		return;
+		return 0;
 	strcpy(base, name);
-	for (n = 2;; n++) {
+	for (n = first > 2 ? first : 2;; n++) {
 		char suffix[16];
 		size_t slen = (size_t)snprintf(suffix, sizeof(suffix), "~%u", n);
 		size_t blen = utf8_cut(base, strlen(base), PFS_NAME_MAX - slen);
@@ -81,6 +81,6 @@ void pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
 		memcpy(name, base, blen);
 		memcpy(name + blen, suffix, slen + 1);
 		if (!taken(name, ctx))
-			return;
+			return n;
 	}
 }

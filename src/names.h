@@ -26,9 +26,11 @@ void pfs_name_sanitize(char *out, const char *name, size_t len,
 
 /* Makes @name (a buffer of PFS_NAME_MAX + 1 bytes holding a sanitized
  * name) differ from every name for which @taken returns true, by adding
- * "~2", "~3", ... and cutting the base as needed to stay within
- * PFS_NAME_MAX bytes. */
-void pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
-			  void *ctx);
+ * "~N" for the first free N from @first (at least 2) and cutting the base
+ * as needed to stay within PFS_NAME_MAX bytes. Returns the N used, 0 if
+ * @name was free: a caller that passes N + 1 next time for the same base
+ * keeps a thousand duplicates from costing a million tries. */
+unsigned pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
+			      void *ctx, unsigned first);
 
 #endif

@@ -42,6 +42,11 @@ int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 	return 0;
 }
 
+double pfs_ns_absence_timeout(const struct pfs_ns *ns)
+{
+	return ns->ttl;
+}
+
 void pfs_ns_free(struct pfs_ns *ns)
 {
 	g_free(ns);

@@ -75,6 +75,10 @@ struct pfs_ns;
 int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out);
 void pfs_ns_free(struct pfs_ns *ns);
 
+/* How long the kernel may remember that a name does not exist: what
+ * does not exist now may appear at the next refresh, ttl from now. */
+double pfs_ns_absence_timeout(const struct pfs_ns *ns);
+
 /* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO,
  * -ESTALE (a node number that names nothing). */
 int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,

@@ -189,6 +189,9 @@ static int check_token_source(struct pfs_options *opts)
 	}
 	if (from_env && *from_env) {
 		opts->token = g_strdup(from_env);
+		/* out of /proc/PID/environ, where other tools may read it */
+		explicit_bzero((char *)from_env, strlen(from_env));
+		unsetenv("PIPELINEFS_TOKEN");
 		return 0;
 	}
 	return fail("no token: give -o token_file=PATH or set PIPELINEFS_TOKEN");

@@ -109,11 +109,14 @@ static void test_duplicates_get_a_counter(void)
 	const char *taken[] = { "build", "build~2", NULL };
 	char name[PFS_NAME_MAX + 1] = "build";
 
-	pfs_name_make_unique(name, in_list, taken);
+	pfs_name_make_unique(name, in_list, taken, 2);
 	g_assert_cmpstr(name, ==, "build~3");
 	strcpy(name, "test");
-	pfs_name_make_unique(name, in_list, taken);
+	g_assert_cmpuint(pfs_name_make_unique(name, in_list, taken, 2), ==, 0);
 	g_assert_cmpstr(name, ==, "test");
+	strcpy(name, "build");
+	g_assert_cmpuint(pfs_name_make_unique(name, in_list, taken, 7), ==, 7);
+	g_assert_cmpstr(name, ==, "build~7");
 }
 
 static void test_unique_long_names_stay_within_255_bytes(void)
@@ -125,7 +128,7 @@ static void test_unique_long_names_stay_within_255_bytes(void)
 	memset(name, 'x', PFS_NAME_MAX);
 	name[PFS_NAME_MAX] = '\0';
 	strcpy(first, name);
-	pfs_name_make_unique(name, in_list, taken);
+	pfs_name_make_unique(name, in_list, taken, 2);
 	g_assert_cmpuint(strlen(name), ==, PFS_NAME_MAX);
 	g_assert_true(g_str_has_suffix(name, "x~2"));
 }
