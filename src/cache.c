@@ -26,6 +26,7 @@ struct flight {
 	int last_err;		/* outcome of the last fetch */
 	double fresh_until;	/* monotonic seconds */
 	double started_at;	/* of the fetch in flight */
+	bool queued;		/* in flight, but still waiting for a worker */
 	double retry_at;	/* no new attempt before, after a failure */
 	unsigned failures;	/* in a row; 0 when the last fetch worked */
 	int logged_err;		/* the failure last logged; 0 when none */
@@ -386,7 +387,28 @@ static double reader_deadline(const struct pfs_cache *cache)
 static void begin_flight(struct flight *f)
 {
 	f->fetching = true;
+	f->queued = false;
 	f->started_at = now_monotonic();
+}
+
+/* Called with cache->lock held: a fetch of @f is handed to a worker; a
+ * reader may claim it (claim_flight) before a worker gets to it. */
+static void queue_flight(struct flight *f)
+{
+	begin_flight(f);
+	f->queued = true;
+}
+
+/* Called with cache->lock held: true if the fetch of @f was still queued,
+ * and is now the caller's to run. Behind a long queue of prefetches a
+ * reader would otherwise wait its whole timeout for its turn. */
+static bool claim_flight(struct flight *f)
+{
+	if (!f->fetching || !f->queued)
+		return false;
+	f->queued = false;
+	f->started_at = now_monotonic();
+	return true;
 }
 
 static void land(struct pfs_cache *cache, struct flight *f, int err);
@@ -414,7 +436,7 @@ static void start_job(struct pfs_cache *cache, struct flight *f,
 
 	job->pipeline_id = g_strdup(pipeline_id);
 	job->build_id = g_strdup(build_id);
-	begin_flight(f);
+	queue_flight(f);
 	push_job(cache, job, f);
 }
 
@@ -572,6 +594,8 @@ static int resolve_build(struct pfs_cache *cache, struct build_entry *e)
 			return refresh_build(cache, e);
 		if (e->build)		/* backing off: the copy will do */
 			return 0;
+		if (claim_flight(&e->flight))
+			return fetch_build(cache, e);
 		if (e->flight.fetching) {
 			if (!wait_for_flight(cache, &e->flight, deadline))
 				return -ETIMEDOUT;
@@ -579,9 +603,9 @@ static int resolve_build(struct pfs_cache *cache, struct build_entry *e)
 				return e->flight.last_err;
 			continue;
 		}
-		/* a latest call in flight may be bringing this very build */
+		/* a latest call under way may be bringing this very build */
 		p = pipeline_entry(cache, e->pipeline_id);
-		if (p->flight.fetching) {
+		if (p->flight.fetching && !p->flight.queued) {
 			if (!wait_for_flight(cache, &p->flight, deadline))
 				return -ETIMEDOUT;
 			continue;
@@ -685,6 +709,8 @@ static int resolve_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 		}
 		if (p->latest_known)	/* backing off: the last answer will do */
 			return 0;
+		if (claim_flight(&p->flight))
+			return fetch_latest(cache, p);
 		if (p->flight.fetching) {
 			if (!wait_for_flight(cache, &p->flight, deadline))
 				return -ETIMEDOUT;
@@ -755,13 +781,24 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id)
  * one batch call learns which build is the latest of each, and only the
  * builds not cached yet are fetched, in the background. A pipeline the
  * answer does not name gets its own latest call. */
-static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
+static void fetch_latest_batch(struct pfs_cache *cache, char **queued)
 {
 	struct pfs_api_failure failure;
 	GHashTable *latest = NULL;
-	char **id;
+	GPtrArray *claimed = g_ptr_array_new();
+	char **ids, **id;
 	int res;
 
+	/* only the pipelines no reader has claimed meanwhile */
+	for (id = queued; *id; id++)
+		if (claim_flight(&pipeline_entry(cache, *id)->flight))
+			g_ptr_array_add(claimed, *id);
+	g_ptr_array_add(claimed, NULL);
+	ids = (char **)g_ptr_array_free(claimed, FALSE);
+	if (!ids[0]) {
+		g_free(ids);
+		return;
+	}
 	pthread_mutex_unlock(&cache->lock);
 	res = pfs_api_get_latest_ids(cache->api, ids, reader_deadline(cache),
 				     &latest, &failure);
@@ -771,6 +808,7 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
 			land(cache, &pipeline_entry(cache, *id)->flight, -ECANCELED);
 		if (latest)
 			g_hash_table_destroy(latest);
+		g_free(ids);
 		return;
 	}
 	/* 404, 400, 405...: the call is not there; 401 or a bad body is no
@@ -800,6 +838,7 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids)
 	}
 	if (latest)
 		g_hash_table_destroy(latest);
+	g_free(ids);
 }
 
 /* Runs on a worker thread. */
@@ -808,14 +847,22 @@ static void run_job(gpointer data, gpointer user_data)
 	struct pfs_cache *cache = user_data;
 	struct job *job = data;
 
+	struct build_entry *e;
+	struct pipeline_entry *p;
+
 	pthread_mutex_lock(&cache->lock);
-	if (job->batch)
+	/* each fetch runs only if no reader has claimed it meanwhile */
+	if (job->batch) {
 		fetch_latest_batch(cache, job->batch);
-	else if (job->build_id)
-		fetch_build(cache, build_entry(cache, job->pipeline_id,
-					       job->build_id));
-	else
-		fetch_latest(cache, pipeline_entry(cache, job->pipeline_id));
+	} else if (job->build_id) {
+		e = build_entry(cache, job->pipeline_id, job->build_id);
+		if (claim_flight(&e->flight))
+			fetch_build(cache, e);
+	} else {
+		p = pipeline_entry(cache, job->pipeline_id);
+		if (claim_flight(&p->flight))
+			fetch_latest(cache, p);
+	}
 	pthread_mutex_unlock(&cache->lock);
 	free_job(job);
 }
@@ -865,7 +912,7 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
 		    (only_stale && !p->latest_known) ||
 		    p->flight.fetching || now < p->flight.retry_at)
 			continue;
-		begin_flight(&p->flight);
+		queue_flight(&p->flight);
 		g_ptr_array_add(due, p->id);
 	}
 	if (due->len > 0)

@@ -664,3 +664,19 @@ def test_watching_a_running_build_shows_each_change_within_ttl_plus_one_second(
     times = times_of(sim.requests())
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= 0.9, f"refreshed after {min(gaps):.2f} s with ttl=1"
+
+
+def test_a_reader_does_not_wait_behind_a_queue_of_prefetches(sim_factory, mount_factory,
+                                                            tmp_path):
+    count = 40
+    sim = sim_factory(many_pipelines(count))
+    sim.latency("*", 1.0)
+    ids = [pipeline_id_of(index) for index in range(count)]
+    mnt = mount_factory(sim.url, tmp_path / "mnt",
+                        {"pipelines": ":".join(ids), "timeout": 5}).mountpoint
+    assert os.listdir(mnt) == ids          # queues the batch call, then 40 builds
+    started = time.monotonic()
+    # the last pipeline's build would be 5 rounds of 8 away: the reader runs it itself
+    assert read(mnt / ids[-1] / "latest" / "status") == b"completed\n"
+    assert time.monotonic() - started < 4.0
+    assert len([entry for entry in sim.requests() if entry["pipeline_id"] == ids[-1]]) == 1
