@@ -38,6 +38,7 @@ struct build_entry {
 	char *build_id;
 	struct pfs_build *build;	/* last good copy, or NULL */
 	size_t size;			/* of build, as counted in cache->bytes */
+	double asked_at;		/* when the request that brought it began */
 	GList lru_link;			/* in cache->lru while build is set */
 	struct flight flight;
 };
@@ -229,6 +230,11 @@ static void note_build_seen(struct pfs_cache *cache, const char *pipeline_id,
 	clock_gettime(CLOCK_REALTIME, &p->listing_changed);
 }
 
+static double now_monotonic(void)
+{
+	return pfs_limiter_now();
+}
+
 /* ---- the memory bound ------------------------------------------------ */
 
 /* Called with cache->lock held. */
@@ -267,12 +273,14 @@ static void touch(struct pfs_cache *cache, struct build_entry *e)
 	g_queue_push_head_link(&cache->lru, &e->lru_link);
 }
 
-/* Called with cache->lock held. Installs a freshly fetched @build. */
+/* Called with cache->lock held. Installs @build, fetched by a request
+ * that began at @asked_at (monotonic). */
 static void install_build(struct pfs_cache *cache, const char *pipeline_id,
 			  const char *build_id, struct pfs_build *build,
-			  double now)
+			  double asked_at)
 {
 	struct build_entry *e = build_entry(cache, pipeline_id, build_id);
+	double now = now_monotonic();
 
 	if (e->build && e->build->completed) {
 		/* a completed build never changes (a latest call brought it
@@ -280,6 +288,9 @@ static void install_build(struct pfs_cache *cache, const char *pipeline_id,
 		touch(cache, e);
 		return;
 	}
+	if (e->build && asked_at < e->asked_at)
+		return;	/* a slower, older answer: the copy is newer */
+	e->asked_at = asked_at;
 	clock_gettime(CLOCK_REALTIME, &build->fetched_at);
 	drop_build(cache, e);
 	e->build = pfs_build_ref(build);
@@ -339,10 +350,6 @@ void pfs_cache_drop_unfinished(struct pfs_cache *cache,
 
 /* ---- single flight, failures, backoff ----------------------------------- */
 
-static double now_monotonic(void)
-{
-	return pfs_limiter_now();
-}
 
 static bool stopping(struct pfs_cache *cache)
 {
@@ -536,6 +543,7 @@ static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
 	double deadline = deadline_for(cache, e->build != NULL);
+	double asked_at = e->flight.started_at;
 	char what[300];
 	int res;
 
@@ -548,8 +556,7 @@ static int fetch_build(struct pfs_cache *cache, struct build_entry *e)
 	note_outcome(&e->flight, res, what, &failure, e->build != NULL,
 		     now_monotonic());
 	if (res == 0) {
-		install_build(cache, e->pipeline_id, e->build_id, build,
-			      now_monotonic());
+		install_build(cache, e->pipeline_id, e->build_id, build, asked_at);
 		pfs_build_unref(build);
 	}
 	land(cache, &e->flight, res);
@@ -667,6 +674,7 @@ static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
 	double deadline = deadline_for(cache, p->latest_known);
+	double asked_at = p->flight.started_at;
 	char what[300];
 	int res;
 
@@ -682,7 +690,7 @@ static int fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 		/* the same body is that build's status: no second request */
 		if (build->build_id)
 			install_build(cache, p->id, build->build_id, build,
-				      now_monotonic());
+				      asked_at);
 		pfs_build_unref(build);
 	}
 	land(cache, &p->flight, res);
