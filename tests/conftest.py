@@ -583,6 +583,10 @@ def mount_factory(tmp_path):
         pytest.fail("\n\n".join(problems))
 
 
+# Mount options that list every pipeline of the default scenario at the root.
+ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
+
+
 @pytest.fixture
 def mount_options():
     """Mount options for `mount`/`mnt`; override in a test module to change them."""
@@ -593,6 +597,15 @@ def mount_options():
 def mount(sim, mount_factory, mount_options, tmp_path):
     """A Mount of pipelinefs against `sim` on tmp_path/"mnt"."""
     return mount_factory(sim.url, tmp_path / "mnt", mount_options)
+
+
+@pytest.fixture
+def mount_with(sim, mount_factory, tmp_path):
+    """mount_with(**options) -> Mount of `sim` on tmp_path/"mnt": every pipeline of
+    the default scenario listed (ALL_LISTED), then these options."""
+    def start(**options):
+        return mount_factory(sim.url, tmp_path / "mnt", {**ALL_LISTED, **options})
+    return start
 
 
 @pytest.fixture

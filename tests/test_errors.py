@@ -13,25 +13,16 @@ import time
 
 import pytest
 
-from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_PIPELINES,
-                      TEST_TOKEN, errno_of, in_mount_table, log_lines, read, wait_until)
+from conftest import (ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+                      TEST_TOKEN, errno_of, in_mount_table, log_lines, read,
+                      wait_until)
 
 UNKNOWN_PIPELINE = "ffffffffffffffffffffffffffffffff"
-ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
 
 
 @pytest.fixture
 def mount_options():
     return dict(ALL_LISTED)
-
-
-@pytest.fixture
-def mount_with(sim, mount_factory, tmp_path):
-    """mount_with(**options) -> (Mount, mountpoint) of `sim` with these options."""
-    def start(**options):
-        mount = mount_factory(sim.url, tmp_path / "mnt", {**ALL_LISTED, **options})
-        return mount, mount.mountpoint
-    return start
 
 
 def status_path(pipeline_id, build_id=None):
@@ -59,7 +50,8 @@ def test_unknown_pipeline_is_enoent_and_logged_with_api_error(mnt, mount, sim):
 
 
 def test_latest_of_unknown_listed_pipeline_is_enoent(mount_with, sim):
-    mount, mnt = mount_with(pipelines=f"{PIPELINE_ERROR}:{UNKNOWN_PIPELINE}")
+    mount = mount_with(pipelines=f"{PIPELINE_ERROR}:{UNKNOWN_PIPELINE}")
+    mnt = mount.mountpoint
     assert os.listdir(mnt) == [PIPELINE_ERROR, UNKNOWN_PIPELINE]
     assert errno_of(os.readlink, mnt / UNKNOWN_PIPELINE / "latest") == errno.ENOENT
     assert log_lines(mount, "DEVPIPE.00011401")
@@ -207,7 +199,8 @@ def test_failure_with_nothing_cached_is_eio(mnt, mount, sim, fault, code):
 
 
 def test_timeout_with_nothing_cached_is_eio(mount_with, sim):
-    mount, mnt = mount_with(timeout=1)
+    mount = mount_with(timeout=1)
+    mnt = mount.mountpoint
     sim.fault(kind="hang", pipeline_id=PIPELINE_SUCCESS)
     started = time.monotonic()
     assert errno_of(read, mnt / PIPELINE_SUCCESS / "7" / "status") == errno.EIO
@@ -230,7 +223,8 @@ CACHED_FAILURES = {**FAILURES, "timeout": ({"kind": "hang"}, None)}
 
 @pytest.mark.parametrize("fault, code", CACHED_FAILURES.values(), ids=CACHED_FAILURES.keys())
 def test_failure_with_build_cached_serves_the_cached_copy(mount_with, sim, fault, code):
-    mount, mnt = mount_with(ttl=1, timeout=1)
+    mount = mount_with(ttl=1, timeout=1)
+    mnt = mount.mountpoint
     build = mnt / PIPELINE_RUNNING / "3"
     files = ["status", "stages/人工审核/status", "status.json"]
     before = {name: read(build / name) for name in files}
@@ -255,7 +249,8 @@ def test_failure_with_build_cached_serves_the_cached_copy(mount_with, sim, fault
 
 
 def test_failure_with_latest_cached_keeps_the_latest_link(mount_with, sim):
-    mount, mnt = mount_with(ttl=1)
+    mount = mount_with(ttl=1)
+    mnt = mount.mountpoint
     latest = mnt / PIPELINE_RUNNING / "latest"
     assert os.readlink(latest) == "3"
     sim.fault(kind="status", status=503, pipeline_id=PIPELINE_RUNNING)
@@ -274,7 +269,8 @@ def test_failure_with_latest_cached_keeps_the_latest_link(mount_with, sim):
 
 
 def test_lazy_unmount_with_files_still_open_exits_cleanly(mount_with, sim):
-    mount, mnt = mount_with()
+    mount = mount_with()
+    mnt = mount.mountpoint
     build = mnt / PIPELINE_SUCCESS / "7"
     directory = os.open(build / "stages", os.O_RDONLY | os.O_DIRECTORY)
     file = os.open(build / "status", os.O_RDONLY)

@@ -11,23 +11,15 @@ import time
 
 import pytest
 
-from conftest import (PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS,
-                      TEST_PIPELINES, default_test_scenario, read, run_in_threads, wait_until)
+from conftest import (ALL_LISTED, PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING,
+                      PIPELINE_SUCCESS, TEST_PIPELINES, default_test_scenario, read,
+                      run_in_threads, wait_until)
 
-ALL_LISTED = {"pipelines": ":".join(TEST_PIPELINES)}
 
 
 @pytest.fixture
 def mount_options():
     return dict(ALL_LISTED)
-
-
-@pytest.fixture
-def mount_with(sim, mount_factory, tmp_path):
-    """mount_with(**options) -> mountpoint of a mount of `sim` with these options."""
-    def start(**options):
-        return mount_factory(sim.url, tmp_path / "mnt", {**ALL_LISTED, **options}).mountpoint
-    return start
 
 
 @pytest.fixture
@@ -59,7 +51,7 @@ def test_mounting_fetches_nothing(mnt, sim):
 
 
 def test_listing_with_prefetch_off_fetches_nothing(mount_with, sim):
-    mnt = mount_with(prefetch=0)
+    mnt = mount_with(prefetch=0).mountpoint
     assert os.listdir(mnt) == list(TEST_PIPELINES)
     assert os.listdir(mnt / PIPELINE_SUCCESS) == ["latest"]
     assert sim.requests() == []
@@ -116,7 +108,7 @@ def test_looking_up_an_unlisted_pipeline_asks_for_its_latest_build(mnt_unlisted,
 
 
 def test_completed_build_is_never_fetched_again(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     build = mnt / PIPELINE_SUCCESS / "7"
     assert read(build / "status") == b"completed\n"
     first = sim.api_requests(PIPELINE_SUCCESS)[0]["time"]
@@ -127,7 +119,7 @@ def test_completed_build_is_never_fetched_again(mount_with, sim):
 
 
 def test_running_build_status_changes_after_ttl(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     status = mnt / PIPELINE_RUNNING / "3" / "status"
     assert read(status) == b"running\n"
     sim.advance(60)
@@ -140,7 +132,7 @@ def test_running_build_status_changes_after_ttl(mount_with, sim):
 
 
 def test_size_of_a_changed_file_follows_its_new_content(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     build = mnt / PIPELINE_RUNNING / "3"
     assert (build / "status").stat().st_size == len(b"running\n")
     assert read(build / "end_time") == b""
@@ -154,7 +146,7 @@ def test_size_of_a_changed_file_follows_its_new_content(mount_with, sim):
 
 
 def test_running_stage_status_changes_after_ttl(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     stages = mnt / PIPELINE_RUNNING / "3" / "stages"
     assert read(stages / "人工审核" / "status") == b"waiting\n"
     assert read(stages / "构建" / "outcome") == b""
@@ -167,7 +159,7 @@ def test_running_stage_status_changes_after_ttl(mount_with, sim):
 
 
 def test_running_build_is_fetched_at_most_once_per_ttl(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     build = mnt / PIPELINE_RUNNING / "3"
     deadline = time.monotonic() + 2.5
     reads = 0
@@ -183,7 +175,7 @@ def test_running_build_is_fetched_at_most_once_per_ttl(mount_with, sim):
 
 
 def test_build_that_completed_is_not_fetched_after_that(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     status = mnt / PIPELINE_RUNNING / "3" / "status"
     read(status)
     sim.advance(60)
@@ -197,7 +189,7 @@ def test_build_that_completed_is_not_fetched_after_that(mount_with, sim):
 
 
 def test_latest_follows_a_new_build_after_ttl(mount_with, sim):
-    mnt = mount_with(ttl=1)
+    mnt = mount_with(ttl=1).mountpoint
     latest = mnt / PIPELINE_SUCCESS / "latest"
     assert os.readlink(latest) == "7"
     scenario = default_test_scenario()
@@ -215,7 +207,7 @@ def test_latest_follows_a_new_build_after_ttl(mount_with, sim):
 
 
 def test_latest_is_not_resolved_again_within_ttl(mount_with, sim):
-    mnt = mount_with(ttl=30)
+    mnt = mount_with(ttl=30).mountpoint
     latest = mnt / PIPELINE_SUCCESS / "latest"
     for _ in range(10):
         assert os.readlink(latest) == "7"
@@ -281,7 +273,7 @@ def test_hanging_request_does_not_block_another_build(mnt, sim):
 
 
 def test_hung_request_fails_with_eio_after_timeout(mount_with, sim):
-    mnt = mount_with(timeout=2)
+    mnt = mount_with(timeout=2).mountpoint
     sim.fault(kind="hang", pipeline_id=PIPELINE_SUCCESS)
     started = time.monotonic()
     with pytest.raises(OSError) as error:

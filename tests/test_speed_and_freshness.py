@@ -21,11 +21,10 @@ import time
 
 import pytest
 
-from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_PIPELINES,
-                      TEST_TOKEN, default_test_scenario, errno_of, log_lines, read,
-                      run_in_threads, wait_until)
+from conftest import (ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+                      TEST_PIPELINES, TEST_TOKEN, default_test_scenario, errno_of, log_lines,
+                      read, run_in_threads, wait_until)
 
-ALL_LISTED = ":".join(TEST_PIPELINES)
 RUNNING_STATUS = PIPELINE_RUNNING + "/3/status"
 
 
@@ -163,7 +162,7 @@ def test_readers_of_latest_and_of_its_build_id_at_once_share_one_request(mnt, si
 def test_reader_of_a_build_waits_for_the_latest_call_bringing_it(sim, mount_factory, tmp_path):
     # listed: looking the pipeline up costs nothing, so build 3's readers reach the
     # cache while the latest call (slow here) is still in flight
-    mnt = mount_factory(sim.url, tmp_path / "mnt", {"pipelines": ALL_LISTED}).mountpoint
+    mnt = mount_factory(sim.url, tmp_path / "mnt", dict(ALL_LISTED)).mountpoint
     sim.latency(PIPELINE_RUNNING, 0.6)
     via_latest = Background(lambda: read(mnt / PIPELINE_RUNNING / "latest" / "status"))
     wait_until(lambda: sim.api_requests(PIPELINE_RUNNING), message="the latest call")
@@ -178,7 +177,7 @@ def test_reader_of_a_build_waits_for_the_latest_call_bringing_it(sim, mount_fact
 
 
 def test_cached_build_stays_readable_while_its_refresh_hangs(mount_with, sim):
-    mnt = mount_with(ttl=1, pipelines=ALL_LISTED).mountpoint
+    mnt = mount_with(ttl=1, **ALL_LISTED).mountpoint
     status = mnt / RUNNING_STATUS
     assert read(status) == b"running\n"
     fetched = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
@@ -212,7 +211,7 @@ def check_reads_while_the_refresh_hangs(sim, mnt, fetched):
 
 def test_outage_serves_the_old_copy_logs_it_once_and_ends_when_the_service_is_back(
         mount_with, sim):
-    mount = mount_with(ttl=1, pipelines=ALL_LISTED)
+    mount = mount_with(ttl=1, **ALL_LISTED)
     status = mount.mountpoint / RUNNING_STATUS
     assert read(status) == b"running\n"
     fetched = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
@@ -253,7 +252,7 @@ def test_outage_serves_the_old_copy_logs_it_once_and_ends_when_the_service_is_ba
 @pytest.mark.parametrize("status", [429, 503])
 def test_service_asking_to_retry_after_2_s_is_asked_again_only_after_2_s(
         mount_with, sim, status):
-    mount = mount_with(pipelines=ALL_LISTED)
+    mount = mount_with(**ALL_LISTED)
     sim.fault(kind="status", status=status, headers={"Retry-After": "2"}, count=1,
               pipeline_id=PIPELINE_SUCCESS)
     content, took = timed_read(mount.mountpoint / PIPELINE_SUCCESS / "7" / "status")
@@ -267,7 +266,7 @@ def test_service_asking_to_retry_after_2_s_is_asked_again_only_after_2_s(
 
 
 def test_retry_after_pauses_requests_for_every_pipeline(mount_with, sim):
-    mnt = mount_with(pipelines=ALL_LISTED).mountpoint
+    mnt = mount_with(**ALL_LISTED).mountpoint
     sim.fault(kind="status", status=429, headers={"Retry-After": "2"}, count=1,
               pipeline_id=PIPELINE_SUCCESS)
     throttled = Background(lambda: read(mnt / PIPELINE_SUCCESS / "7" / "status"))
@@ -288,7 +287,7 @@ def test_retry_after_pauses_requests_for_every_pipeline(mount_with, sim):
 
 
 def test_429_without_retry_after_still_pauses_before_asking_again(mount_with, sim):
-    mnt = mount_with(pipelines=ALL_LISTED).mountpoint
+    mnt = mount_with(**ALL_LISTED).mountpoint
     sim.fault(kind="status", status=429, count=1, pipeline_id=PIPELINE_SUCCESS)
     assert read(mnt / PIPELINE_SUCCESS / "7" / "status") == b"completed\n"
     requests = sim.api_requests(PIPELINE_SUCCESS)
@@ -299,7 +298,7 @@ def test_429_without_retry_after_still_pauses_before_asking_again(mount_with, si
 
 def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes(
         mount_with, sim):
-    mount = mount_with(timeout=1, pipelines=ALL_LISTED)
+    mount = mount_with(timeout=1, **ALL_LISTED)
     mnt = mount.mountpoint
     sim.fault(kind="status", status=429, headers={"Retry-After": "3"}, count=1,
               pipeline_id=PIPELINE_SUCCESS)
@@ -333,7 +332,7 @@ def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes
 
 
 def test_throttled_mount_keeps_serving_cached_copies_without_asking(mount_with, sim):
-    mnt = mount_with(ttl=1, pipelines=ALL_LISTED).mountpoint
+    mnt = mount_with(ttl=1, **ALL_LISTED).mountpoint
     status = mnt / RUNNING_STATUS
     assert read(status) == b"running\n"
     fetched = sim.requests()[-1]["time"]
@@ -361,7 +360,7 @@ def test_throttled_mount_keeps_serving_cached_copies_without_asking(mount_with, 
 
 
 def test_failing_service_is_asked_with_backoff_not_once_per_read(mount_with, sim):
-    mount = mount_with(timeout=1, pipelines=ALL_LISTED)
+    mount = mount_with(timeout=1, **ALL_LISTED)
     sim.fault(kind="status", status=503, pipeline_id=PIPELINE_SUCCESS)
     status = mount.mountpoint / PIPELINE_SUCCESS / "7" / "status"
     reads = 0
@@ -489,7 +488,7 @@ def test_cache_size_zero_still_reads_every_build_right(sim_factory, mount_factor
 
 
 def test_completed_build_is_not_fetched_after_ttl_nor_after_sighup(mount_with, sim):
-    mount = mount_with(ttl=1, pipelines=ALL_LISTED)
+    mount = mount_with(ttl=1, **ALL_LISTED)
     build = mount.mountpoint / PIPELINE_SUCCESS / "7"
     assert read(build / "status") == b"completed\n"
     fetched = sim.requests()[0]["time"]
@@ -554,7 +553,7 @@ def test_stale_latest_answers_are_refreshed_with_one_batch_call(sim_factory, mou
 
 
 def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
-    mount = mount_with(timeout=5, pipelines=ALL_LISTED)
+    mount = mount_with(timeout=5, **ALL_LISTED)
     sim.fault(kind="hang", pipeline_id=PIPELINE_ERROR)
     try:
         assert os.listdir(mount.mountpoint) == list(TEST_PIPELINES)    # starts the prefetch
@@ -568,7 +567,7 @@ def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
 
 
 def test_sighup_refreshes_a_running_build_within_its_ttl(mount_with, sim):
-    mount = mount_with(ttl=60, pipelines=ALL_LISTED)
+    mount = mount_with(ttl=60, **ALL_LISTED)
     build = mount.mountpoint / PIPELINE_RUNNING / "3"
     assert read(build / "status") == b"running\n"
     sim.advance(60)
@@ -591,7 +590,7 @@ def test_sighup_refreshes_a_running_build_within_its_ttl(mount_with, sim):
 
 
 def test_sighup_resolves_latest_again(mount_with, sim):
-    mount = mount_with(ttl=60, pipelines=ALL_LISTED)
+    mount = mount_with(ttl=60, **ALL_LISTED)
     latest = mount.mountpoint / PIPELINE_SUCCESS / "latest"
     assert os.readlink(latest) == "7"
     scenario = default_test_scenario()
@@ -618,7 +617,7 @@ def test_sighup_resolves_latest_again(mount_with, sim):
 
 def test_watching_a_running_build_shows_each_change_within_ttl_plus_one_second(
         mount_with, sim):
-    mount = mount_with(ttl=1, pipelines=ALL_LISTED)
+    mount = mount_with(ttl=1, **ALL_LISTED)
     build = mount.mountpoint / PIPELINE_RUNNING / "3"
     seen = []                                  # (monotonic time, stage statuses, status)
     stop = threading.Event()
