@@ -340,28 +340,50 @@ static int build_tree(struct builder *b, struct json_object *body)
 	return add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states, 0);
 }
 
-static struct json_object *parse_json(const char *body, size_t len,
-				      char *err, size_t errsize)
+/* Whether @text (@len bytes) is JSON whitespace only. The body need not be
+ * NUL-terminated, so no str* function may look at it. */
+static bool only_whitespace(const char *text, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!memchr(" \t\r\n", text[i], 4))
+			return false;
+	return true;
+}
+
+/* One JSON value of @type in exactly @len bytes of @body (nothing but
+ * whitespace after it), or NULL with the reason in @err. */
+static struct json_object *parse_json(const char *body, size_t len,
+				      enum json_type type, char *err,
+				      size_t errsize)
+{
+	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
+	size_t end;
 
+	if (len > INT32_MAX) {
+		snprintf(err, errsize, "body too large");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (!tok) {
 		snprintf(err, errsize, "out of memory");
 		return NULL;
 	}
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
 	if (jerr == json_tokener_continue)
 		snprintf(err, errsize, "truncated JSON");
 	else if (jerr != json_tokener_success)
 		snprintf(err, errsize, "not JSON: %s", json_tokener_error_desc(jerr));
-	else if (strspn(body + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		 len - json_tokener_get_parse_end(tok))
+	else if (end > len || !only_whitespace(body + end, len - end))
 		snprintf(err, errsize, "text after the JSON value");
-	else if (!json_object_is_type(obj, json_type_object))
-		snprintf(err, errsize, "the body is not a JSON object");
+	else if (!json_object_is_type(obj, type))
+		snprintf(err, errsize, "the body is not a JSON %s",
+			 type == json_type_array ? "array" : "object");
 	else
 		goto out;
 	json_object_put(obj);
@@ -526,9 +548,7 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 	int res;
 
 	*out = NULL;
-	if (len > INT32_MAX)
-		return fail(&b, "body too large");
-	obj = parse_json(body, len, err, errsize);
+	obj = parse_json(body, len, json_type_object, err, errsize);
 	if (!obj)
 		return -EPROTO;
 	builder_init(&b, len);
@@ -549,23 +569,13 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
 			       char *err, size_t errsize)
 {
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	struct json_object *array;
 	size_t i, n;
 
 	*out = NULL;
-	if (!tok || len > INT32_MAX) {
-		snprintf(err, errsize, "body too large");
-		json_tokener_free(tok);
+	array = parse_json(body, len, json_type_array, err, errsize);
+	if (!array)
 		return -EPROTO;
-	}
-	array = json_tokener_parse_ex(tok, body, (int)len);
-	json_tokener_free(tok);
-	if (!array || !json_object_is_type(array, json_type_array)) {
-		snprintf(err, errsize, "the batch answer is not a JSON array");
-		json_object_put(array);
-		return -EPROTO;
-	}
 	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	n = json_object_array_length(array);
 	for (i = 0; i < n; i++) {

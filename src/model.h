@@ -54,7 +54,9 @@ struct pfs_build {
 	struct timespec fetched_at;
 };
 
-/* Parses @len bytes of @body. On success *out holds a new build with one
+/* Parses @len bytes of @body, which need not be NUL-terminated: nothing
+ * past body[len - 1] is read, and only whitespace may follow the JSON
+ * value within them. On success *out holds a new build with one
  * reference for the caller. On a body that is not the documented shape
  * returns -EPROTO and writes the reason to @err; -ENOMEM on allocation
  * failure. */
@@ -65,7 +67,8 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
  * (a JSON array, one object per pipeline) into *out: pipeline id -> the id
  * of its latest build, for the items that name both as valid ids (a new
  * GHashTable of strings, for the caller to destroy). -EPROTO when the body
- * is not such an array. */
+ * is not such an array (read as by pfs_model_parse: @len bytes, no NUL
+ * needed, nothing but whitespace after the array). */
 int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
 			       char *err, size_t errsize);
 

@@ -283,6 +283,68 @@ static void test_batch_answer_names_latest_builds(void)
 			==, -EPROTO);
 }
 
+/* A copy of @text in a buffer of exactly its length, with no NUL after it:
+ * under AddressSanitizer a read of body[len] is reported. */
+static char *exact_copy(const char *text, size_t len)
+{
+	char *copy = g_malloc(len ? len : 1);
+
+	memcpy(copy, text, len);
+	return copy;
+}
+
+/* The interface takes a length: the parsers read body[0..len-1] and
+ * nothing else, whatever the body ends with. */
+static void test_parsers_read_only_len_bytes(void)
+{
+	static const char *const bodies[] = {
+		"{\"status\":\"completed\"}", "{\"status\":\"completed\"}  \n",
+		"{}", "{} x", "{", "{\"a\":1", "{\"a\":12", "{\"a\":\"\\u00", "12",
+		"", " ", "[]", "[{\"pipeline_id\":\"p\",\"build_id\":\"1\"}] ",
+		"[{\"pipeline_id\":\"p\",\"build_id\":1", "[1", "[1] x", "t", "nul",
+		NULL
+	};
+	const char *const *body;
+	char err[256];
+
+	for (body = bodies; *body; body++) {
+		size_t len = strlen(*body);
+		char *copy = exact_copy(*body, len);
+		struct pfs_build *build = NULL;
+		GHashTable *latest = NULL;
+
+		if (pfs_model_parse(copy, len, &build, err, sizeof(err)) == 0)
+			pfs_build_unref(build);
+		if (pfs_model_parse_latest_ids(copy, len, &latest, err,
+					       sizeof(err)) == 0)
+			g_hash_table_destroy(latest);
+		g_free(copy);
+	}
+}
+
+/* What follows @len is not part of the body, even when it would make
+ * the body valid or invalid. */
+static void test_bytes_past_len_are_not_the_body(void)
+{
+	struct pfs_build *build = NULL;
+	GHashTable *latest = NULL;
+	char err[256];
+
+	g_assert_cmpint(pfs_model_parse("{}  garbage", 4, &build, err,
+					sizeof(err)), ==, 0);
+	g_assert_cmpuint(build->body_len, ==, 4);
+	pfs_build_unref(build);
+	g_assert_cmpint(pfs_model_parse("{\"a\":1}", 6, &build, err,
+					sizeof(err)), ==, -EPROTO);
+	g_assert_cmpint(pfs_model_parse_latest_ids("[] x", 2, &latest, err,
+						   sizeof(err)), ==, 0);
+	g_assert_cmpuint(g_hash_table_size(latest), ==, 0);
+	g_hash_table_destroy(latest);
+	g_assert_cmpint(pfs_model_parse_latest_ids("[1]", 2, &latest, err,
+						   sizeof(err)), ==, -EPROTO);
+	g_assert_null(latest);
+}
+
 static void test_walk_refuses_missing_paths(void)
 {
 	struct pfs_build *build = parse_ok("{\"status\":\"running\"}");
@@ -319,6 +381,10 @@ int main(int argc, char *argv[])
 			test_repeated_text_is_stored_once);
 	g_test_add_func("/model/batch_answer_names_latest_builds",
 			test_batch_answer_names_latest_builds);
+	g_test_add_func("/model/parsers_read_only_len_bytes",
+			test_parsers_read_only_len_bytes);
+	g_test_add_func("/model/bytes_past_len_are_not_the_body",
+			test_bytes_past_len_are_not_the_body);
 	g_test_add_func("/model/walk_refuses_missing_paths",
 			test_walk_refuses_missing_paths);
 	return g_test_run();
