@@ -17,10 +17,12 @@
 bool pfs_name_is_valid_id(const char *id);
 
 /* Writes into @out (PFS_NAME_MAX + 1 bytes) a directory-entry name made of
- * @name (@len bytes, may hold NULs): '/' and control characters become '_';
- * "", "." and ".." fall back to @fallback (treated the same way; if that
- * is unusable too, "_"); at most PFS_NAME_MAX bytes, cut on a UTF-8
- * character boundary. */
+ * @name (@len bytes, may hold NULs, need not be valid UTF-8): '/' and each
+ * control character become one '_' -- C0 and DEL, C1 as a character
+ * (U+0080-U+009F) and bytes 0x80-0x9F outside a well-formed UTF-8
+ * character; other bytes are kept. "", "." and ".." fall back to @fallback
+ * (treated the same way; if that is unusable too, "_"). At most
+ * PFS_NAME_MAX bytes, cut before the first character that does not fit. */
 void pfs_name_sanitize(char *out, const char *name, size_t len,
 		       const char *fallback);
 

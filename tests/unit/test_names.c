@@ -49,6 +49,69 @@ static void test_slash_and_control_characters_become_underscores(void)
 	g_assert_cmpstr(out, ==, "构建");
 }
 
+static void sanitize_len(char *out, const char *name, size_t len)
+{
+	pfs_name_sanitize(out, name, len, "fallback");
+}
+
+/* C1 controls are treated as C0 ones whether they come as characters
+ * (U+0080-U+009F) or as raw bytes outside any well-formed character. */
+static void test_c1_control_characters_become_underscores(void)
+{
+	char out[PFS_NAME_MAX + 1];
+
+	sanitize(out, "a\xc2\x85" "b\xc2\x80\xc2\x9f" "c", "s1");
+	g_assert_cmpstr(out, ==, "a_b__c");
+	sanitize(out, "\x9b" "31m\x85x\x80\x9f", "s1");
+	g_assert_cmpstr(out, ==, "_31m_x__");
+	/* U+00A0 and U+00FF are not controls */
+	sanitize(out, "\xc2\xa0\xc3\xbf", "s1");
+	g_assert_cmpstr(out, ==, "\xc2\xa0\xc3\xbf");
+	/* a lone C2 is no character: it stays, the 0x85 after it does not */
+	sanitize(out, "\xc2" "a\xc2", "s1");
+	g_assert_cmpstr(out, ==, "\xc2" "a\xc2");
+	/* continuation bytes in 0x80-0x9F of well-formed characters stay:
+	 * 构 is E6 9E 84, 𝄞 is F0 9D 84 9E */
+	sanitize(out, "构建\xf0\x9d\x84\x9e", "s1");
+	g_assert_cmpstr(out, ==, "构建\xf0\x9d\x84\x9e");
+	/* ... but not those of a cut, overlong or surrogate sequence */
+	sanitize(out, "\xe6\x9e", "s1");
+	g_assert_cmpstr(out, ==, "\xe6_");
+	sanitize(out, "\xe6\x9e" "a", "s1");
+	g_assert_cmpstr(out, ==, "\xe6_a");
+	sanitize(out, "\xc0\x80\xe0\x80\x80", "s1");
+	g_assert_cmpstr(out, ==, "\xc0_\xe0__");
+	sanitize(out, "\xed\xa0\x80", "s1");
+	g_assert_cmpstr(out, ==, "\xed\xa0_");
+	sanitize_len(out, "\xc2\x85", 1);
+	g_assert_cmpstr(out, ==, "\xc2");
+}
+
+/* The 255-byte cut counts what is written and never splits a character,
+ * and a C1 character written as one '_' counts one byte. */
+static void test_cut_with_c1_characters(void)
+{
+	char name[400], out[PFS_NAME_MAX + 1];
+
+	memset(name, 'a', 254);
+	memcpy(name + 254, "构", 3);
+	sanitize_len(out, name, 257);
+	g_assert_cmpuint(strlen(out), ==, 254);
+	memcpy(name + 254, "\xc2\x85", 2);
+	sanitize_len(out, name, 256);
+	g_assert_cmpuint(strlen(out), ==, 255);
+	g_assert_cmpint(out[254], ==, '_');
+	memset(name, 0x85, 300);
+	sanitize_len(out, name, 300);
+	g_assert_cmpuint(strlen(out), ==, 255);
+	g_assert_cmpuint(strspn(out, "_"), ==, 255);
+	for (int i = 0; i < 130; i++)
+		memcpy(name + 2 * i, "\xc2\x9f", 2);
+	sanitize_len(out, name, 260);
+	g_assert_cmpuint(strspn(out, "_"), ==, 130);
+	g_assert_cmpuint(strlen(out), ==, 130);
+}
+
 static void test_embedded_nul_is_replaced(void)
 {
 	char out[PFS_NAME_MAX + 1];
@@ -140,6 +203,9 @@ int main(int argc, char *argv[])
 	g_test_add_func("/names/weird_ids_are_refused", test_weird_ids_are_refused);
 	g_test_add_func("/names/slash_and_control_characters_become_underscores",
 			test_slash_and_control_characters_become_underscores);
+	g_test_add_func("/names/c1_control_characters_become_underscores",
+			test_c1_control_characters_become_underscores);
+	g_test_add_func("/names/cut_with_c1_characters", test_cut_with_c1_characters);
 	g_test_add_func("/names/embedded_nul_is_replaced", test_embedded_nul_is_replaced);
 	g_test_add_func("/names/empty_and_dot_names_fall_back_to_the_id",
 			test_empty_and_dot_names_fall_back_to_the_id);
