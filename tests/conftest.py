@@ -6,8 +6,18 @@ log, and unmounting must end in a clean exit 0, because users see a non-zero
 exit (or a daemon that lingers) as a crash.
 
 Environment:
-  PIPELINEFS_SIM  simulator script (default: contrib/pipelinefs-sim)
-  PIPELINEFS_BIN  daemon binary    (default: build/src/pipelinefs)
+  PIPELINEFS_SIM               simulator script (default: contrib/pipelinefs-sim)
+  PIPELINEFS_BIN               daemon binary    (default: build/src/pipelinefs)
+  PIPELINEFS_TEST_TIME_FACTOR  multiplies every upper time bound (default 1), for
+                               slow or busy machines and valgrind runs
+  PIPELINEFS_WRAPPER           command prefix put before the daemon, split like a
+                               shell would, e.g. "valgrind --error-exitcode=1"
+
+Time bounds: a test states its upper bounds in nominal seconds and passes
+them through scaled().  The timeouts of the helpers here (wait_until,
+wait_for_mount, wait_exit, ...) are nominal too and scaled inside, so callers
+pass plain numbers to them.  Lower bounds ("asked again no sooner than 2 s")
+are never scaled: a slow machine only makes things later.
 """
 
 import itertools
@@ -16,6 +26,7 @@ import os
 import pathlib
 import re
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -31,9 +42,22 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 SIM = os.environ.get("PIPELINEFS_SIM", str(REPO / "contrib" / "pipelinefs-sim"))
 BIN = os.environ.get("PIPELINEFS_BIN", str(REPO / "build" / "src" / "pipelinefs"))
 
+TIME_FACTOR = float(os.environ.get("PIPELINEFS_TEST_TIME_FACTOR", "1"))
+WRAPPER = shlex.split(os.environ.get("PIPELINEFS_WRAPPER", ""))
+
+
+def scaled(seconds):
+    """An upper time bound in nominal seconds, stretched by PIPELINEFS_TEST_TIME_FACTOR."""
+    return seconds * TIME_FACTOR
+
+
 TEST_TOKEN = "test-token"
-STARTUP_TIMEOUT = 10.0
+STARTUP_TIMEOUT = 10.0          # nominal, like every bound below: see scaled()
 EXIT_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0              # simulator: SIGTERM, then SIGKILL after this
+CONTROL_TIMEOUT = 10.0          # one /_sim/ control call
+UNMOUNT_PATIENCE = 2.0          # fusermount3 -u retried while busy
+THREAD_JOIN_TIMEOUT = 30.0      # run_in_threads: each worker
 POLL_INTERVAL = 0.05
 LISTENING_LINE = re.compile(r"pipelinefs-sim: listening on (http://127\.0\.0\.1:(\d+))")
 
@@ -46,19 +70,30 @@ _serial = itertools.count(1)
 
 
 def wait_until(predicate, timeout=10.0, interval=POLL_INTERVAL, message="condition"):
-    """Poll predicate until it returns something truthy; fail after timeout.
+    """Poll predicate until it returns something truthy; fail after scaled(timeout).
 
     Tests of caches and `watch`-like behaviour must wait for change rather than
     sleep a fixed time, or they are slow when they pass and flaky when loaded.
+    timeout is nominal: it is scaled here, so do not pass scaled() values.
     """
-    deadline = time.monotonic() + timeout
+    limit = scaled(timeout)
+    deadline = time.monotonic() + limit
     while True:
         result = predicate()
         if result:
             return result
         if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
+            pytest.fail(f"timed out after {limit:g} s waiting for {message}")
         time.sleep(interval)
+
+
+def wait_past(moment, seconds, message="time to pass"):
+    """Wait until time.time() is `seconds` past `moment` (e.g. a request log "time").
+
+    For ttl and backoff expiry: `seconds` is a lower bound and is not scaled;
+    the wait fails only if the clock is stuck.
+    """
+    wait_until(lambda: time.time() > moment + seconds, timeout=seconds + 5, message=message)
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +231,12 @@ def default_test_scenario():
 
 
 class Simulator:
-    """A running contrib/pipelinefs-sim and a client for its /_sim control API."""
+    """A running contrib/pipelinefs-sim and a client for its /_sim control API.
+
+    The client remembers what a restart() must carry over: the scenario
+    (including set_scenario), set_token, latencies, the scenario clock and
+    the request log.
+    """
 
     def __init__(self, workdir):
         self.workdir = pathlib.Path(workdir)
@@ -205,6 +245,11 @@ class Simulator:
         self.url = None
         self.port = None
         self.log_path = self.workdir / f"sim-{self.serial}.log"
+        self._command = None
+        self._started = None           # time.monotonic() of the first start
+        self._advanced = 0.0           # seconds added with advance()
+        self._carried = {}             # key -> (method, path, payload) to repeat on restart
+        self._earlier_requests = []    # request log of earlier runs (restart())
 
     def start(self, scenario, token=TEST_TOKEN, token_file=None, latency=None):
         """Launch on a free port and wait for its "listening" line.
@@ -212,7 +257,7 @@ class Simulator:
         scenario is a dict (written to a file first) or a path.  A token_file
         takes precedence over token, because the simulator prefers --token.
         """
-        command = [sys.executable, SIM, "--port", "0", "--quiet",
+        command = [sys.executable, SIM, "--quiet",
                    "--scenario", str(self._scenario_path(scenario))]
         if token_file is not None:
             command += ["--token-file", str(token_file)]
@@ -220,10 +265,35 @@ class Simulator:
             command += ["--token", token]
         if latency is not None:
             command += ["--latency", str(latency)]
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+        self._command = command
+        self._launch(0)
+        self._started = time.monotonic()
+        return self
+
+    def _launch(self, port):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([*self._command, "--port", str(port)],
+                                         stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log, bufsize=0)
         self.url, self.port = self._await_listening_line()
+
+    def restart(self):
+        """Stop (if running) and start again on the same port, as the same service.
+
+        Carried over: the scenario (as last set), the token, latencies, the
+        scenario clock (which kept running meanwhile, as a real service's
+        builds would) and the request log (requests() returns the earlier
+        runs' entries first; "connection" numbers start again at 1 in each
+        run).  Not carried over: faults, and requests in flight, which see
+        their connection closed.  For dead-server cases: stop(), read, then
+        restart().
+        """
+        self.stop()
+        self._launch(self.port)
+        clock = time.monotonic() - self._started + self._advanced
+        self.control("POST", "/_sim/advance", {"seconds": clock})
+        for method, path, payload in self._carried.values():
+            self.control(method, path, payload)
         return self
 
     def _scenario_path(self, scenario):
@@ -235,12 +305,12 @@ class Simulator:
 
     def _await_listening_line(self):
         """Read stdout until the first full line; fail with the log if it never comes."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        deadline = time.monotonic() + scaled(STARTUP_TIMEOUT)
         output = b""
         while b"\n" not in output:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._fail_start("no listening line within %g s" % STARTUP_TIMEOUT)
+                self._fail_start("no listening line within %g s" % scaled(STARTUP_TIMEOUT))
             readable, _, _ = select.select([self.proc.stdout], [], [], remaining)
             if readable:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
@@ -265,18 +335,29 @@ class Simulator:
             return ""
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s; returns the exit status."""
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT; returns the exit status.
+
+        The request log so far is kept for requests() (see restart()).
+        """
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            self._keep_request_log()
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(scaled(STOP_TIMEOUT))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
         return self.proc.returncode
+
+    def _keep_request_log(self):
+        """Save the running simulator's log before it goes; best effort."""
+        try:
+            self._earlier_requests += self._current_requests()
+        except (OSError, AssertionError, ValueError):
+            pass
 
     # Control API -----------------------------------------------------------
 
@@ -286,7 +367,7 @@ class Simulator:
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=scaled(CONTROL_TIMEOUT)) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise AssertionError(f"{method} {path} -> {error.code}: "
@@ -296,17 +377,30 @@ class Simulator:
         return self.control("GET", "/_sim/health")
 
     def requests(self):
-        """API requests seen, oldest first (see the simulator's docstring)."""
+        """API requests seen, oldest first, over every run (see the simulator's
+        docstring, "Request log", for an entry's fields)."""
+        return self._earlier_requests + self._current_requests()
+
+    def _current_requests(self):
         return self.control("GET", "/_sim/requests")
 
     def clear_requests(self):
+        self._earlier_requests = []
         self.control("DELETE", "/_sim/requests")
 
     def api_requests(self, pipeline_id=None, build_id=ANY):
         """requests() filtered: pipeline_id None = any; build_id None = only calls without one."""
-        return [entry for entry in self.requests()
-                if (pipeline_id is None or entry["pipeline_id"] == pipeline_id)
-                and (build_id is ANY or entry["build_id"] == build_id)]
+        return select_requests(self.requests(), pipeline_id, build_id)
+
+    @staticmethod
+    def mark():
+        """A point in time for requests_since(): requests arriving after it count."""
+        return time.time()
+
+    def requests_since(self, mark, pipeline_id=None, build_id=ANY):
+        """api_requests() that arrived at or after mark (from mark())."""
+        return select_requests([entry for entry in self.requests() if entry["time"] >= mark],
+                               pipeline_id, build_id)
 
     def fault(self, **spec):
         """Inject a fault (kind=..., pipeline_id=, build_id=, count=, status=, body=, headers=)."""
@@ -317,17 +411,33 @@ class Simulator:
         self.control("DELETE", "/_sim/faults")
 
     def latency(self, pipeline_id, seconds):
-        self.control("POST", "/_sim/latency", {"pipeline_id": pipeline_id, "seconds": seconds})
+        self._carry("POST", f"latency {pipeline_id}", "/_sim/latency",
+                    {"pipeline_id": pipeline_id, "seconds": seconds})
 
     def advance(self, seconds):
         """Move the scenario clock forward; returns the new time."""
-        return self.control("POST", "/_sim/advance", {"seconds": seconds})["now"]
+        now = self.control("POST", "/_sim/advance", {"seconds": seconds})["now"]
+        self._advanced += seconds
+        return now
 
     def set_token(self, token):
-        self.control("PUT", "/_sim/token", {"token": token})
+        self._carry("PUT", "token", "/_sim/token", {"token": token})
 
     def set_scenario(self, scenario):
-        self.control("POST", "/_sim/scenario", scenario)
+        self._carry("POST", "scenario", "/_sim/scenario", scenario)
+
+    def _carry(self, method, key, path, payload):
+        """A control call whose effect restart() must repeat (the last one per key wins)."""
+        self.control(method, path, payload)
+        self._carried.pop(key, None)
+        self._carried[key] = (method, path, payload)
+
+
+def select_requests(entries, pipeline_id=None, build_id=ANY):
+    """Request log entries: pipeline_id None = any; build_id None = only calls without one."""
+    return [entry for entry in entries
+            if (pipeline_id is None or entry["pipeline_id"] == pipeline_id)
+            and (build_id is ANY or entry["build_id"] == build_id)]
 
 
 @pytest.fixture
@@ -451,7 +561,8 @@ class Mount:
             option_string = ",".join(filter(None, [format_mount_options(all_options),
                                                    format_mount_options(options or [])]))
         option_args = ["-o", option_string] if option_string else []
-        command = [BIN, "-f", *option_args, *(extra_args or []), str(self.mountpoint)]
+        command = [*WRAPPER, BIN, "-f", *option_args, *(extra_args or []),
+                   str(self.mountpoint)]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT,
@@ -485,7 +596,11 @@ class Mount:
             return ""
 
     def wait_for_mount(self, timeout=STARTUP_TIMEOUT):
-        """Poll os.path.ismount until the mount is up; fail with the log if the daemon exits."""
+        """Poll os.path.ismount until the mount is up; fail with the log if the daemon exits.
+
+        timeout is nominal (scaled here).
+        """
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         while not os.path.ismount(self.mountpoint):
             if self.proc.poll() is not None:
@@ -495,7 +610,9 @@ class Mount:
             time.sleep(POLL_INTERVAL)
 
     def wait_exit(self, timeout=EXIT_TIMEOUT):
-        """Wait for the daemon to exit on its own; returns its status (fails on timeout)."""
+        """Wait for the daemon to exit on its own; returns its status (fails after
+        scaled(timeout))."""
+        timeout = scaled(timeout)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -517,22 +634,25 @@ class Mount:
         self.proc.send_signal(sig)
         self._expect_clean_exit(f"after {signal.Signals(sig).name}")
 
-    def _fusermount_unmount(self, attempts=20):
-        for _ in range(attempts):
+    def _fusermount_unmount(self, patience=UNMOUNT_PATIENCE):
+        """fusermount3 -u, retried while the mount is busy for scaled(patience) seconds."""
+        deadline = time.monotonic() + scaled(patience)
+        while True:
             result = subprocess.run(["fusermount3", "-u", str(self.mountpoint)],
                                     capture_output=True, text=True)
             if result.returncode == 0:
                 return
             if "busy" not in result.stderr.lower():
                 self._fail(f"fusermount3 -u failed: {result.stderr.strip()}")
+            if time.monotonic() >= deadline:
+                self._fail(f"fusermount3 -u: still busy after {scaled(patience):g} s")
             time.sleep(0.1)
-        self._fail(f"fusermount3 -u: still busy after {attempts} attempts")
 
     def _expect_clean_exit(self, when):
         try:
-            status = self.proc.wait(EXIT_TIMEOUT)
+            status = self.proc.wait(scaled(EXIT_TIMEOUT))
         except subprocess.TimeoutExpired:
-            self._fail(f"pipelinefs did not exit within {EXIT_TIMEOUT} s {when}")
+            self._fail(f"pipelinefs did not exit within {scaled(EXIT_TIMEOUT):g} s {when}")
         if status != 0:
             self._fail(f"pipelinefs exited with status {status} {when}")
         if in_mount_table(self.mountpoint):
@@ -655,5 +775,5 @@ def run_in_threads(works):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(scaled(THREAD_JOIN_TIMEOUT))
     return results
