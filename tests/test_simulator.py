@@ -22,7 +22,7 @@ import pytest
 
 from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
                       PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, SIM,
-                      TEST_TOKEN, default_test_scenario, wait_until)
+                      TEST_TOKEN, default_test_scenario, scaled, wait_until)
 
 SCENARIOS = REPO / "contrib" / "scenarios"
 DEMO_SCENARIO = SCENARIOS / "demo.json"
@@ -41,11 +41,14 @@ def status_path(pipeline_id, build_id=None):
 
 
 def get(sim, path, token=TEST_TOKEN, timeout=5):
-    """GET path; (status, headers, body bytes) whatever the HTTP status."""
+    """GET path; (status, headers, body bytes) whatever the HTTP status.
+
+    timeout is nominal (scaled here), as in every helper of this module.
+    """
     headers = {} if token is None else {"X-Auth-Token": token}
     request = urllib.request.Request(sim.url + path, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=scaled(timeout)) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
@@ -58,7 +61,7 @@ def get_json(sim, path, token=TEST_TOKEN):
 
 def raw_get(sim, path, token=TEST_TOKEN, timeout=5):
     """GET with http.client, for tests about connections rather than content."""
-    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=timeout)
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=scaled(timeout))
     connection.request("GET", path, headers={"X-Auth-Token": token})
     return connection, connection.getresponse()
 
@@ -132,7 +135,7 @@ def test_other_methods_on_the_api_path_are_not_an_api(sim):
     request = urllib.request.Request(sim.url + status_path(PIPELINE_SUCCESS), data=b"{}",
                                      method="POST", headers={"X-Auth-Token": TEST_TOKEN})
     with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
+        urllib.request.urlopen(request, timeout=scaled(5))
     assert error.value.code == 404
     assert json.loads(error.value.read())["error_code"] == "APIG.0101"
 
@@ -365,7 +368,7 @@ def test_hang_fault_holds_the_request_until_faults_are_cleared(sim):
     waiting, outcome = request_in_background(sim, status_path(PIPELINE_SUCCESS))
     wait_until(lambda: len(sim.requests()) == 2, message="the second request to arrive")
     sim.clear_faults()
-    waiting.join(3)
+    waiting.join(scaled(3))
     assert outcome["result"] == "RemoteDisconnected"
     assert [entry["status"] for entry in sim.requests()] == [None, None]
     assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
@@ -377,7 +380,7 @@ def test_a_used_up_hang_fault_still_lets_go_of_its_request_when_cleared(sim):
     wait_until(lambda: sim.requests(), message="the request to arrive")
     assert sim.control("GET", "/_sim/faults") == []  # used up, no longer listed
     sim.clear_faults()
-    waiting.join(3)
+    waiting.join(scaled(3))
     assert outcome["result"] == "RemoteDisconnected"
 
 
@@ -398,6 +401,60 @@ def test_close_fault_drops_the_connection_without_an_answer(sim):
 def test_bad_fault_requests_are_refused(sim):
     with pytest.raises(AssertionError, match="400"):
         sim.fault(kind="explode")
+    with pytest.raises(AssertionError, match="size"):
+        sim.fault(kind="oversize", size=-1)
+
+
+def test_html_fault_answers_200_with_a_proxy_page_in_valid_utf8(sim):
+    sim.fault(kind="html", count=1)
+    status, headers, body = get(sim, status_path(PIPELINE_SUCCESS))
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    page = body.decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Service Unavailable" in page
+    with pytest.raises(ValueError):
+        json.loads(body)
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_small_oversize_fault_is_a_json_object_of_exactly_its_size(sim):
+    sim.fault(kind="oversize", size=200_000, count=1)
+    status, headers, body = get(sim, status_path(PIPELINE_SUCCESS))
+    assert (status, int(headers["Content-Length"]), len(body)) == (200, 200_000, 200_000)
+    assert json.loads(body)["pipeline_id"] == PIPELINE_SUCCESS
+    assert sim.requests()[0]["bytes_sent"] == 200_000
+
+
+def test_oversize_fault_stops_sending_when_the_client_hangs_up(sim):
+    sim.fault(kind="oversize")                       # 50 MB by default
+    connection, response = raw_get(sim, status_path(PIPELINE_SUCCESS))
+    assert int(response.headers["Content-Length"]) == 50_000_000
+    assert len(response.read(1_000_000)) == 1_000_000
+    connection.sock.shutdown(socket.SHUT_RDWR)
+    connection.close()
+
+    def sending_stopped():
+        before = sim.requests()[0]["bytes_sent"]
+        time.sleep(0.2)                                # no growth over 0.2 s: it stopped
+        after = sim.requests()[0]["bytes_sent"]
+        return after if after == before else None
+    sent = wait_until(sending_stopped, message="the simulator to stop writing")
+    # what we read plus what the socket buffers held, nowhere near 50 MB
+    assert 1_000_000 <= sent < 20_000_000, f"{sent} bytes sent after the client left"
+
+
+def test_faults_play_in_the_order_added_and_a_used_up_one_is_gone(sim):
+    # "a 429 with Retry-After: 2, then a hang" as the fault matrix sets it up
+    sim.fault(kind="status", status=429, headers={"Retry-After": "2"}, count=1)
+    sim.fault(kind="hang")
+    status, headers, _ = get(sim, status_path(PIPELINE_SUCCESS))
+    assert (status, headers["Retry-After"]) == (429, "2")
+    assert [fault["kind"] for fault in sim.control("GET", "/_sim/faults")] == ["hang"]
+    with pytest.raises(socket.timeout):
+        raw_get(sim, status_path(PIPELINE_SUCCESS), timeout=0.3)
+    sim.clear_faults()
+    assert [entry["status"] for entry in sim.requests()] == [429, None]
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
 
 
 # --------------------------------------------------------------------------
@@ -413,13 +470,13 @@ def elapsed(function):
 def test_latency_slows_down_only_the_pipeline_it_names(sim):
     sim.latency(PIPELINE_SUCCESS, 0.4)
     assert elapsed(lambda: get(sim, status_path(PIPELINE_SUCCESS))) >= 0.4
-    assert elapsed(lambda: get(sim, status_path(PIPELINE_ERROR))) < 0.3
+    assert elapsed(lambda: get(sim, status_path(PIPELINE_ERROR))) < scaled(0.3)
 
 
 def test_latency_flag_slows_down_every_api_answer_but_not_control_calls(sim_factory):
     slow = sim_factory(latency=0.3)
     assert elapsed(lambda: get(slow, status_path(PIPELINE_SUCCESS))) >= 0.3
-    assert elapsed(slow.health) < 0.25
+    assert elapsed(slow.health) < scaled(0.25)
 
 
 # --------------------------------------------------------------------------
@@ -437,6 +494,73 @@ def test_request_log_records_api_calls_in_order_and_can_be_cleared(sim):
         ("GET", status_path(PIPELINE_ERROR), "", PIPELINE_ERROR, None, 401)]
     assert log[0]["time"] <= log[1]["time"]
     assert sim.api_requests(PIPELINE_ERROR, build_id=None) == log[1:]
+    sim.clear_requests()
+    assert sim.requests() == []
+
+
+def test_a_client_holding_its_answer_finds_it_logged_with_status_and_size(sim):
+    # the log is written before the answer: never a null status for an answered request
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=scaled(5))
+    paths = [status_path(PIPELINE_SUCCESS), status_path(UNKNOWN_PIPELINE)] * 150
+    for number, path in enumerate(paths):
+        connection.request("GET", path, headers={"X-Auth-Token": TEST_TOKEN})
+        response = connection.getresponse()
+        body = response.read()
+        entry = sim.requests()[-1]
+        assert (entry["status"], entry["bytes_sent"]) == (response.status, len(body)), \
+            f"request {number}: logged {entry}"
+    connection.close()
+
+
+def test_request_log_numbers_the_connections_requests_came_on(sim):
+    first, response = raw_get(sim, status_path(PIPELINE_SUCCESS))
+    response.read()                             # first stays open meanwhile
+    second, response = raw_get(sim, status_path(PIPELINE_ERROR))
+    response.read()
+    second.request("GET", status_path(PIPELINE_RUNNING), headers={"X-Auth-Token": TEST_TOKEN})
+    second.getresponse().read()
+    get(sim, status_path(PIPELINE_NULLS))
+    connections = [entry["connection"] for entry in sim.requests()]
+    assert connections[1] == connections[2], "keep-alive: the same connection"
+    assert len({connections[0], connections[1], connections[3]}) == 3
+    assert all(isinstance(number, int) and number >= 1 for number in connections)
+    first.close()
+    second.close()
+
+
+def test_requests_since_a_mark_leaves_out_earlier_ones(sim):
+    get(sim, status_path(PIPELINE_SUCCESS))
+    mark = sim.mark()
+    get(sim, status_path(PIPELINE_ERROR))
+    get(sim, status_path(PIPELINE_SUCCESS, "6"))
+    assert [entry["pipeline_id"] for entry in sim.requests_since(mark)] == [
+        PIPELINE_ERROR, PIPELINE_SUCCESS]
+    assert [entry["build_id"] for entry in sim.requests_since(mark, PIPELINE_SUCCESS)] == ["6"]
+
+
+def test_restart_comes_back_on_the_same_port_as_the_same_service(sim):
+    sim.advance(30)
+    sim.set_token("rotated")
+    sim.latency(PIPELINE_ERROR, 0.3)
+    changed = default_test_scenario()
+    del changed["pipelines"][PIPELINE_SUCCESS]
+    sim.set_scenario(changed)
+    assert get(sim, status_path(PIPELINE_RUNNING), token="rotated")[0] == 200
+    sim.fault(kind="status", status=500)
+    url = sim.url
+
+    sim.stop()
+    with pytest.raises(OSError):                         # a dead server refuses
+        get(sim, status_path(PIPELINE_RUNNING), token="rotated")
+    sim.restart()
+    assert sim.url == url
+    status, body = get_json(sim, status_path(PIPELINE_RUNNING), token="rotated")
+    assert status == 200, "faults are not carried over"
+    assert body["states"][1]["status"] == "verifying", "the clock kept its time"
+    assert get(sim, status_path(PIPELINE_SUCCESS), token="rotated")[0] == 404
+    assert elapsed(lambda: get(sim, status_path(PIPELINE_ERROR), token="rotated")) >= 0.3
+    assert [entry["pipeline_id"] for entry in sim.requests()] == [
+        PIPELINE_RUNNING, PIPELINE_RUNNING, PIPELINE_SUCCESS, PIPELINE_ERROR]
     sim.clear_requests()
     assert sim.requests() == []
 
@@ -498,7 +622,7 @@ def test_a_bad_scenario_file_stops_the_simulator_at_start(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"pipelines": {"x": {"builds": {"1": {}}}}}')
     result = subprocess.run([sys.executable, SIM, "--port", "0", "--scenario", str(broken)],
-                            capture_output=True, text=True, timeout=10)
+                            capture_output=True, text=True, timeout=scaled(10))
     assert result.returncode == 2
     assert "pipelines.x.builds.1" in result.stderr
 
@@ -522,18 +646,18 @@ def test_sigterm_exits_0_promptly_even_while_a_request_hangs(sim):
     sim.fault(kind="hang")
     request_in_background(sim, status_path(PIPELINE_SUCCESS), timeout=10)
     wait_until(lambda: sim.requests(), message="the request to arrive")
-    assert elapsed(lambda: sim.stop()) < 2
+    assert elapsed(lambda: sim.stop()) < scaled(2)
     assert sim.proc.returncode == 0
 
 
 def test_sigint_exits_0_too(sim):
     sim.proc.send_signal(signal.SIGINT)
-    assert sim.proc.wait(5) == 0
+    assert sim.proc.wait(scaled(5)) == 0
 
 
 def test_script_runs_through_its_shebang():
     assert pathlib.Path(SIM).read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
     assert os.access(SIM, os.X_OK)
-    result = subprocess.run([SIM, "--help"], capture_output=True, text=True, timeout=20)
+    result = subprocess.run([SIM, "--help"], capture_output=True, text=True, timeout=scaled(20))
     assert result.returncode == 0
     assert "--token-file" in result.stdout
