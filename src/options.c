@@ -275,7 +275,9 @@ static void print_version(void)
 	fuse_lowlevel_version();
 }
 
-/* Options we add in front, so that the user's own come later and win.
+/* Options we add in front, so that the user's own come later and win;
+ * but "ro" comes last, as nothing here can be written: mount(8) and fstab
+ * pass "rw" unasked, and a mount that says rw makes access(W_OK) say yes.
  * The endpoint as fsname makes mount(8) and df(1) say what is mounted. */
 static int add_defaults(struct fuse_args *args, const char *endpoint)
 {
@@ -286,7 +288,8 @@ static int add_defaults(struct fuse_args *args, const char *endpoint)
 	if (fuse_opt_add_opt_escaped(&escaped, endpoint) != 0)
 		return -1;
 	fsname = g_strconcat("-ofsname=", escaped, NULL);
-	res = fuse_opt_insert_arg(args, 1, "-oro,subtype=pipelinefs") ||
+	res = fuse_opt_add_arg(args, "-oro") ||
+	      fuse_opt_insert_arg(args, 1, "-osubtype=pipelinefs") ||
 	      fuse_opt_insert_arg(args, 1, DEFAULT_MAX_THREADS) ||
 	      fuse_opt_insert_arg(args, 1, fsname);
 	g_free(fsname);
