@@ -1048,3 +1048,14 @@ struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
 	pthread_mutex_unlock(&cache->lock);
 	return changed;
 }
+
+size_t pfs_cache_listing_size(struct pfs_cache *cache, const char *pipeline_id)
+{
+	size_t size;
+
+	pthread_mutex_lock(&cache->lock);
+	size = pipeline_id ? pipeline_entry(cache, pipeline_id)->builds->len
+			   : cache->listed->len;
+	pthread_mutex_unlock(&cache->lock);
+	return size;
+}

@@ -124,4 +124,8 @@ void pfs_cache_drop_unfinished(struct pfs_cache *cache,
 					       void *arg),
 			       void *arg);
 
+/* How many ids pfs_cache_list_pipelines() (@pipeline_id NULL) or
+ * pfs_cache_list_builds() would return now. */
+size_t pfs_cache_listing_size(struct pfs_cache *cache, const char *pipeline_id);
+
 #endif

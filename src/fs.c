@@ -183,7 +183,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -res);
 		return;
 	}
-	/* the listing is taken once, so offsets stay stable across calls */
+	/* the listing is taken once: a consistent copy for this reader */
 	fi->fh = (uintptr_t)listing;
 	track_handle(fs_of(req), listing, HANDLE_LISTING);
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -209,17 +209,16 @@ static void plus_entry(const struct pfs_ns_dirent *dirent,
 }
 
 static size_t add_dirent(fuse_req_t req, char *buf, size_t size,
-			 const struct pfs_ns_listing *listing, off_t i, bool plus)
+			 const struct pfs_ns_listing *listing, size_t i, bool plus)
 {
-	const struct pfs_ns_dirent *dirent = i >= 2 ? &listing->entries[i - 2] : NULL;
-	const char *name = dirent ? dirent->name : i == 0 ? "." : "..";
-	struct fuse_entry_param e = { .attr.st_mode = S_IFDIR };
+	const struct pfs_ns_dirent *dirent = &listing->entries[i];
+	off_t next = pfs_ns_listing_offset(listing, i);
+	struct fuse_entry_param e;
 
-	if (dirent)
-		plus_entry(dirent, &e);
+	plus_entry(dirent, &e);
 	if (plus)
-		return fuse_add_direntry_plus(req, buf, size, name, &e, i + 1);
-	return fuse_add_direntry(req, buf, size, name, &e.attr, i + 1);
+		return fuse_add_direntry_plus(req, buf, size, dirent->name, &e, next);
+	return fuse_add_direntry(req, buf, size, dirent->name, &e.attr, next);
 }
 
 /* Puts the contents of a directory's small files in the kernel's page
@@ -252,8 +251,7 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pfs_ns_listing *taken = NULL;
 	struct pfs_ns_node node;
 	char *buf;
-	size_t used = 0;
-	off_t i;
+	size_t used = 0, i;
 	int res = 0;
 
 	if (!listing) {		/* no opendir: list now */
@@ -266,11 +264,13 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		listing = taken;
 	}
-	if (off >= (off_t)listing->count + 2)
+	/* offsets name entries (namespace.h): the listing may have changed
+	 * since the kernel's last call, and no entry must be lost for it */
+	i = pfs_ns_listing_seek(listing, off);
+	if (i >= listing->count)
 		push_contents(fs, listing);
 	buf = g_malloc(size);
-	/* offsets 0 and 1 are "." and "..", then the listing's entries */
-	for (i = off; i < (off_t)listing->count + 2; i++) {
+	for (; i < listing->count; i++) {
 		size_t len = add_dirent(req, buf + used, size - used, listing, i, plus);
 
 		if (len > size - used)

@@ -60,7 +60,7 @@ static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 
 	memset(attr, 0, sizeof(*attr));
 	st->st_mode = type | (type == S_IFDIR ? 0555 : type == S_IFLNK ? 0777 : 0444);
-	st->st_nlink = type == S_IFDIR ? 2 : 1;
+	st->st_nlink = type == S_IFDIR ? 2 : 1;	/* callers add subdirectories */
 	st->st_uid = ns->uid;
 	st->st_gid = ns->gid;
 	st->st_size = size;
@@ -124,6 +124,19 @@ static void set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
 	node->path_hash = path_hash;
 }
 
+/* What st_nlink adds to 2 for directory @node: its subdirectories (find(1)
+ * and Perl's File::Find stop looking for them once they have seen as many). */
+static nlink_t build_subdirs(const struct pfs_build *build, uint32_t node)
+{
+	nlink_t subdirs = 0;
+	uint32_t child;
+
+	for (child = build->nodes[node].first_child; child != PFS_NODE_NONE;
+	     child = build->nodes[child].next_sibling)
+		subdirs += build->nodes[child].is_dir;
+	return subdirs;
+}
+
 static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *build,
 			    uint32_t node, double fresh_for,
 			    struct pfs_ns_attr *attr)
@@ -134,6 +147,8 @@ static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *bui
 	fill_attr(ns, attr, n->is_dir ? S_IFDIR : S_IFREG,
 		  n->is_dir ? 0 : (off_t)len, build->fetched_at,
 		  kernel_timeout(fresh_for));
+	if (n->is_dir)
+		attr->st.st_nlink += build_subdirs(build, node);
 }
 
 static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
@@ -199,6 +214,8 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
 	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
+	/* every pipeline, every build is a directory ("latest" a link) */
+	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id);
 	/* a pipeline's name always leads to the same directory */
 	attr->entry_timeout = IMMUTABLE_TIMEOUT;
 	return 0;
@@ -324,21 +341,43 @@ int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
 				    NULL);
 }
 
+/* Offsets (pfs_ns_listing_offset) carry 21 bits of a name's hash. */
+#define COOKIE_BITS 21
+#define COOKIE_MASK ((UINT64_C(1) << COOKIE_BITS) - 1)
+
+static uint32_t cookie_hash(const char *name)
+{
+	uint32_t hash = (g_str_hash(name) * UINT32_C(2654435761)) >> (32 - COOKIE_BITS);
+
+	return hash ? hash : 1;	/* 0 stands for the end of the listing */
+}
+
 static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
 				       mode_t type)
 {
-	struct pfs_ns_dirent entry = { .name = g_strdup(name), .type = type };
+	struct pfs_ns_dirent entry = { .name = g_strdup(name), .type = type,
+				       .name_hash = cookie_hash(name) };
 
 	g_array_append_val(entries, entry);
 	return &g_array_index(entries, struct pfs_ns_dirent, entries->len - 1);
 }
 
-static void list_root(struct pfs_ns *ns, GArray *entries)
+/* "." and "..": with their inode numbers, or readdir(3) skips them. */
+static void add_dots(GArray *entries, const struct pfs_ns_node *dir,
+		     const struct pfs_ns_node *parent)
+{
+	add_entry(entries, ".", S_IFDIR)->node = *dir;
+	add_entry(entries, "..", S_IFDIR)->node = *parent;
+}
+
+static void list_root(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+		      GArray *entries)
 {
 	char **ids = pfs_cache_list_pipelines(ns->cache);
 	char **id;
 	uint32_t slot;
 
+	add_dots(entries, dir, dir);	/* the mount's ".." is the kernel's */
 	prefetch_listing(ns, NULL, false);
 	for (id = ids; *id; id++) {
 		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
@@ -353,11 +392,13 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     dir->pipeline);
+	struct pfs_ns_node root = { .kind = PFS_NS_ROOT };
 	char **ids, **id;
 	uint32_t slot;
 
 	if (!pipeline_id)
 		return -ESTALE;
+	add_dots(entries, dir, &root);
 	prefetch_listing(ns, pipeline_id, false);
 	if (!pfs_cache_latest_absent(ns->cache, pipeline_id))
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
@@ -372,9 +413,44 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	return 0;
 }
 
+/* The directory that holds node @index of @build (not the build's own). */
+static uint32_t build_parent(const struct pfs_build *build, uint32_t index)
+{
+	uint32_t dir, child;
+
+	for (dir = 0; dir < build->n_nodes; dir++)
+		for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
+		     child = build->nodes[child].next_sibling)
+			if (child == index)
+				return dir;
+	return PFS_NODE_NONE;
+}
+
+/* The node of the directory above @dir, node @index of @build; @dir
+ * itself when it cannot be named. */
+static void build_dotdot(struct pfs_ns *ns, const struct pfs_ns_node *dir,
+			 const struct pfs_build *build, uint32_t index,
+			 struct pfs_ns_node *parent)
+{
+	const char *pipeline_id, *build_id;
+	uint32_t above = index == PFS_NODE_ROOT ? PFS_NODE_NONE
+						: build_parent(build, index);
+	uint32_t slot;
+
+	*parent = *dir;
+	if (above != PFS_NODE_NONE)
+		parent->path_hash = build->nodes[above].path_hash;
+	else if (index == PFS_NODE_ROOT &&
+		 pfs_cache_build_of_slot(ns->cache, dir->build, &pipeline_id,
+					 &build_id) == 0 &&
+		 pfs_cache_pipeline_slot(ns->cache, pipeline_id, &slot) == 0)
+		set_node(parent, PFS_NS_PIPELINE, slot, 0, 0);
+}
+
 static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 			  GArray *entries, struct pfs_build **holder)
 {
+	struct pfs_ns_node parent;
 	struct pfs_build *build;
 	uint32_t index, child;
 	double fresh_for;
@@ -382,6 +458,8 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 
 	if (res < 0)
 		return res;
+	build_dotdot(ns, dir, build, index, &parent);
+	add_dots(entries, dir, &parent);
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
 		const struct pfs_node *n = &build->nodes[child];
@@ -412,7 +490,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	*out = NULL;
 	switch (dir->kind) {
 	case PFS_NS_ROOT:
-		list_root(ns, entries);
+		list_root(ns, dir, entries);
 		break;
 	case PFS_NS_PIPELINE:
 		res = list_pipeline(ns, dir, entries);
@@ -447,6 +525,78 @@ void pfs_ns_listing_free(struct pfs_ns_listing *listing)
 	g_free(listing->entries);
 	pfs_build_unref(listing->build);
 	g_free(listing);
+}
+
+/* An offset after entry i >= 2 (63 bits, so never negative):
+ *
+ *   position hint (21 bits) | hash of i's name | hash of the next's, 0 at the end
+ *
+ * The hint (i + 1 folded into 1..2^21-1, so the offset is never 0, 1 or 2,
+ * the offsets after "." and "..") finds the entry at once while nothing
+ * moved; the hashes find it, or the one after it, when something did. */
+off_t pfs_ns_listing_offset(const struct pfs_ns_listing *listing, size_t i)
+{
+	uint64_t hint = i % COOKIE_MASK + 1;
+	uint64_t next = i + 1 < listing->count ? listing->entries[i + 1].name_hash : 0;
+
+	if (i < 2)
+		return (off_t)i + 1;
+	return (off_t)(hint << (2 * COOKIE_BITS) |
+		       (uint64_t)listing->entries[i].name_hash << COOKIE_BITS | next);
+}
+
+static size_t distance(size_t a, size_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* Scores where to go on from: after the entry @off followed (2), better
+ * if the next one is still next (3); at the one that followed it (1);
+ * the nearest to where it was wins among equals. */
+struct resume {
+	size_t at;
+	int score;
+	size_t distance;
+};
+
+static void consider(struct resume *best, size_t at, int score, size_t hint)
+{
+	if (score > best->score ||
+	    (score == best->score && distance(at, hint) < best->distance)) {
+		best->at = at;
+		best->score = score;
+		best->distance = distance(at, hint);
+	}
+}
+
+size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off)
+{
+	const struct pfs_ns_dirent *e = listing->entries;
+	size_t n = listing->count;
+	uint64_t cookie = (uint64_t)off;
+	uint32_t last = (cookie >> COOKIE_BITS) & COOKIE_MASK;
+	uint32_t next = cookie & COOKIE_MASK;
+	/* where the entry after it was: hint - 1 + 1 */
+	size_t hint = (cookie >> (2 * COOKIE_BITS)) & COOKIE_MASK;
+	struct resume best = { .at = hint < n ? hint : n, .score = 0 };
+	size_t i;
+
+	if (off < 3)
+		return off < 0 ? n : MIN((size_t)off, n);
+	if (hint >= 3 && hint - 1 < n && e[hint - 1].name_hash == last)
+		return hint;
+	if (next == 0)
+		consider(&best, n, 1, hint);
+	for (i = 2; i < n; i++) {
+		uint32_t after = i + 1 < n ? e[i + 1].name_hash : 0;
+
+		if (e[i].name_hash == last)
+			consider(&best, i + 1, after == next ? 3 : 2, hint);
+		else if (e[i].name_hash == next)
+			consider(&best, i, 1, hint);
+	}
+	/* neither is left: from where they were, the best guess there is */
+	return best.at;
 }
 
 int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,

@@ -50,8 +50,12 @@ struct pfs_ns_dirent {
 	struct pfs_ns_attr attr;
 	const char *content;	/* a small file's content, in listing->build */
 	size_t content_len;
+	uint32_t name_hash;	/* of name: 21 bits, never 0 (for offsets) */
 };
 
+/* A directory's entries as they are now: "." and ".." first (nodes of
+ * the directory and its parent, no attr), then the others in the order
+ * they have always been listed (the API's, or the order first seen). */
 struct pfs_ns_listing {
 	size_t count;
 	struct pfs_ns_dirent *entries;
@@ -92,6 +96,19 @@ int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
 int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		struct pfs_ns_listing **out);
 void pfs_ns_listing_free(struct pfs_ns_listing *listing);
+
+/* Directory offsets (d_off) name the entry they follow, not its position,
+ * because the kernel asks for each part of a listing separately and the
+ * listing may change in between (the kernel has no open handle to keep a
+ * copy in: no opendir). The offset after entry @i of @listing: */
+off_t pfs_ns_listing_offset(const struct pfs_ns_listing *listing, size_t i);
+
+/* The index in @listing of the entry that follows the one @off was made
+ * for, in whatever listing of the same directory: right after it where it
+ * still is, even when entries came or went before it; else at the entry
+ * that followed it then. Every entry present throughout is so listed
+ * once, in order. 0 starts over; @listing->count: nothing is left. */
+size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off);
 
 int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		struct pfs_ns_file **out);
