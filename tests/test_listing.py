@@ -17,12 +17,6 @@ import pytest
 
 from conftest import PIPELINE_ERROR, PIPELINE_SUCCESS, TEST_PIPELINES, TEST_TOKEN, wait_until
 
-try:
-    from conftest import scaled
-except ImportError:     # until conftest has the one time factor
-    def scaled(seconds):
-        return seconds * float(os.environ.get("PIPELINEFS_TEST_TIME_FACTOR", "1"))
-
 
 # --------------------------------------------------------------------------
 # Raw getdents64
@@ -112,14 +106,14 @@ def test_parameters_changed_between_getdents_calls_each_kept_entry_once(
         seen = read_some(fd, 1500)
         assert len(seen) < len(before)     # the reader is in the middle
         sim.set_scenario(one_build_scenario(after))
-        wait_until(lambda: os.path.exists(parameters / "new0000"), timeout=scaled(10),
+        wait_until(lambda: os.path.exists(parameters / "new0000"), timeout=10,
                    message="the daemon to see the new parameters")
         seen += read_some(fd, 800)
         # then the entry read last goes, and others before it
         last = seen[-1].name
         final = [name for name in after if name != last and name not in kept[:100]]
         sim.set_scenario(one_build_scenario(final))
-        wait_until(lambda: not os.path.exists(parameters / last), timeout=scaled(10),
+        wait_until(lambda: not os.path.exists(parameters / last), timeout=10,
                    message=f"{last} to go away")
         seen += read_some(fd, float("inf"))
     finally:
@@ -150,7 +144,7 @@ def test_latest_going_away_between_getdents_calls_loses_no_build(
         first = read_some(fd, 100)
         assert "latest" in [entry.name for entry in first]
         sim.set_scenario(many_builds_scenario(builds, latest="none"))
-        wait_until(lambda: not os.path.lexists(pipeline / "latest"), timeout=scaled(10),
+        wait_until(lambda: not os.path.lexists(pipeline / "latest"), timeout=10,
                    message="latest to go away")
         rest = read_some(fd, float("inf"))
     finally:
