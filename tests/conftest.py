@@ -751,6 +751,20 @@ def errno_of(action, *args):
     return error.value.errno
 
 
+def readable_again(path, content, timeout=5, message=None):
+    """Wait until path reads as content; a failing read (OSError) counts as "not yet".
+
+    For after a fault is cleared: the daemon backs off after a failure, and
+    readers get the last error at once until its retry.
+    """
+    def readable():
+        try:
+            return read(path) == content
+        except OSError:
+            return False
+    wait_until(readable, timeout=timeout, message=message or f"{path} readable again")
+
+
 def log_lines(mount, *texts):
     """Lines of the daemon's log that contain every one of texts."""
     return [line for line in mount.log().splitlines() if all(text in line for text in texts)]

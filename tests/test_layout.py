@@ -14,7 +14,7 @@ import pytest
 
 from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
                       PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, TEST_PIPELINES,
-                      TEST_TOKEN, default_test_scenario, read)
+                      TEST_TOKEN, default_test_scenario, read, scaled)
 
 SCENARIOS = REPO / "contrib" / "scenarios"
 DEMO_SCENARIO = SCENARIOS / "demo.json"
@@ -45,7 +45,7 @@ def served_body(sim, pipeline_id, build_id=None):
     if build_id is not None:
         path += f"?build_id={build_id}"
     request = urllib.request.Request(sim.url + path, headers={"X-Auth-Token": TEST_TOKEN})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=scaled(10)) as response:
         return response.read()
 
 
@@ -180,7 +180,7 @@ def test_ls_l_shows_true_sizes(mnt):
 def test_grep_finds_failed_task_error_msg(mnt):
     stages = mnt / PIPELINE_ERROR / "latest" / "stages"
     result = subprocess.run(["grep", "-r", "-l", FAILED_TASK_ERROR_MSG, str(stages)],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=scaled(30))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         str(stages / "测试" / "tasks" / "unit-tests" / "error_msg")]
