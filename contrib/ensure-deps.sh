@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pipelinefs needs to build, test and demo,
-# when any is missing. Sourced by demo.sh and test.sh; safe to run alone.
+# when any is missing. Sourced by demo.sh, test.sh and fuzz.sh; safe to run
+# alone.
 set -euo pipefail
 
 PIPELINEFS_PACKAGES=(
@@ -9,9 +10,10 @@ PIPELINEFS_PACKAGES=(
   python3 python3-pytest curl jq
 )
 
-ensure_deps() {
+# ensure_packages PKG...: installs those of the Debian packages not installed.
+ensure_packages() {
   local missing=() pkg
-  for pkg in "${PIPELINEFS_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$pkg")
   done
@@ -21,6 +23,10 @@ ensure_deps() {
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_deps() {
+  ensure_packages "${PIPELINEFS_PACKAGES[@]}"
 }
 
 # build_pipelinefs BUILDDIR [meson options...]: configure once, then build.
