@@ -1,14 +1,36 @@
 /* log.h - diagnostics to stderr (foreground) or syslog (daemon).
  *
- * Anything that came from the network or from a file is passed through
- * pfs_log_clean() before it is logged, so a hostile server cannot write
- * terminal escapes or fake log lines, and no secret is ever logged.
+ * Every line pfs_log() writes goes through the same filter as
+ * pfs_log_clean(): secrets are redacted, control characters and bytes
+ * that are not UTF-8 become '?', and the line is cut to at most
+ * PFS_LOG_LINE_MAX bytes without splitting a character. So a hostile
+ * server cannot write terminal escapes or fake log lines, and a message
+ * that quotes the token does not put it in the log. Callers still pass
+ * anything that came from the network or a file through pfs_log_clean()
+ * when they keep it in a buffer of their own (error messages).
+ *
+ * Secrets: a registry, guarded by a mutex inside, of strings never to be
+ * written. Wherever a secret occurs in a line, and wherever a piece of at
+ * least PFS_LOG_SECRET_PIECE bytes that starts a secret occurs (a quoted
+ * token cut short by someone's truncation), the match is replaced with
+ * PFS_LOG_REDACTED. Pieces that do not start a secret, and pieces shorter
+ * than PFS_LOG_SECRET_PIECE, are not found: nobody here cuts text at the
+ * front, and 15 characters of a 6 KiB token are worthless. Cost: one
+ * memmem() per secret per line on its first PFS_LOG_SECRET_PIECE bytes.
+ *
+ * All functions are thread-safe but pfs_log_init().
  */
 #ifndef PFS_LOG_H
 #define PFS_LOG_H
 
 #include <stddef.h>
 #include <syslog.h>
+
+/* Longest line pfs_log() writes, in bytes, "pipelinefs: " aside. */
+#define PFS_LOG_LINE_MAX 2047
+
+#define PFS_LOG_SECRET_PIECE 16
+#define PFS_LOG_REDACTED "[redacted]"
 
 /* Call once before any thread starts. */
 void pfs_log_init(int foreground, int debug);
@@ -21,9 +43,21 @@ void pfs_log(int priority, const char *fmt, ...)
 #define pfs_log_info(...)  pfs_log(LOG_INFO, __VA_ARGS__)
 #define pfs_log_debug(...) pfs_log(LOG_DEBUG, __VA_ARGS__)
 
-/* Copy at most @len bytes of untrusted @text into @buf (size @size) with
- * control characters replaced by '?'; cuts long text with "...".
- * Returns @buf. */
+/* Copies untrusted @text (@len bytes, NULs allowed) into @buf (@size
+ * bytes, always NUL-ended if @size > 0): first every secret is redacted,
+ * then C0 and C1 control characters (U+0000-U+001F, U+007F-U+009F) and
+ * every byte that is not part of valid UTF-8 become one '?' each; valid
+ * UTF-8 is kept. What does not fit is cut at a character boundary and
+ * "..." ends the copy instead. Redacting before cutting means a cut never
+ * leaves a piece of a secret behind. Returns @buf. */
 char *pfs_log_clean(char *buf, size_t size, const char *text, size_t len);
+
+/* Registers @secret (a copy is kept; empty strings are ignored). Adding
+ * the same string twice needs two removals. Never fails: the registry
+ * grows with glib's allocator, which aborts when memory is out. */
+void pfs_log_add_secret(const char *secret);
+/* Forgets one registration of @secret (its copy is wiped); a string that
+ * is not registered is ignored. */
+void pfs_log_remove_secret(const char *secret);
 
 #endif
