@@ -38,11 +38,18 @@ def test_version_names_pipelinefs_and_libfuse():
     assert "FUSE library version 3." in result.stdout
 
 
+def write_private(path, text):
+    """Write a token file as the README says (umask 077): a group- or world-readable
+    one gets a warning line, which would break the one-line error checks."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture
 def token_path(tmp_path):
-    path = tmp_path / "token"
-    path.write_text(TEST_TOKEN + "\n")
-    return path
+    return write_private(tmp_path / "token", TEST_TOKEN + "\n")
 
 
 @pytest.mark.parametrize("options, complaint", [
@@ -86,7 +93,7 @@ def test_missing_endpoint_or_token_fails_before_mounting(tmp_path, token_path, a
                                                          complaint):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    (tmp_path / "empty").write_text("\n")
+    write_private(tmp_path / "empty", "\n")
     args = [a.format(token=token_path, missing=tmp_path / "nope", empty=tmp_path / "empty")
             for a in args]
     env = {"PIPELINEFS_ENDPOINT": "", "PIPELINEFS_TOKEN": ""}
@@ -133,7 +140,7 @@ def test_options_also_work_as_double_dash_flags(sim, mount_factory, tmp_path, to
 
 
 def test_token_file_under_home_is_expanded(sim, mount_factory, tmp_path):
-    (tmp_path / ".iam-token").write_text(TEST_TOKEN)
+    write_private(tmp_path / ".iam-token", TEST_TOKEN)
     mount = mount_factory(sim.url, tmp_path / "mnt", token=None,
                           options={"token_file": "~/.iam-token"},
                           env={"HOME": str(tmp_path)})
@@ -157,7 +164,7 @@ def test_rotated_token_file_is_used_without_remounting(sim, mount_factory, tmp_p
     wait_until(refused, timeout=5, message="EACCES with the old token")
     assert "APIG.0301" in mount.log()
     rotated = tmp_path / "rotated"
-    rotated.write_text("rotated-token\n")
+    write_private(rotated, "rotated-token\n")
     os.rename(rotated, mount.token_file)    # how tools replace files atomically
     # a changed token file ends the pause the 401 started: no remount, no long wait
     readable_again(status, b"running\n", timeout=3, message="the build with the new token")
