@@ -1,22 +1,63 @@
 #!/usr/bin/env bash
-# Zero to a full test run: installs what is missing, builds with -Werror and
-# runs every test (C unit tests and pytest through real mounts).
-# Usage: contrib/test.sh [--sanitize]   (--sanitize: ASan + UBSan build)
+# Zero to a test run: installs what is missing, builds with -Werror, runs the
+# C unit tests (meson) and then pytest through real mounts, pytest directly
+# so that its own summary line ("250 passed in 98.1s") is in the output.
+#
+# Usage: contrib/test.sh [--sanitize | --valgrind]
+#   (none)       build/, every test
+#   --sanitize   build-sanitize/ (ASan + UBSan), every test; any report
+#                makes the daemon exit non-zero, which fails the test
+#   --valgrind   build/, the unit tests and a crawl-and-refresh subset of
+#                pytest (VALGRIND_TESTS below) with the daemon under
+#                valgrind memcheck; a memory error or a definite or possible
+#                leak makes it exit 1, which fails the test. Time bounds are
+#                stretched (PIPELINEFS_TEST_TIME_FACTOR, 10 unless set).
+#                contrib/valgrind.supp says what is suppressed and why.
+# PIPELINEFS_TEST_TIME_FACTOR and other PIPELINEFS_* variables pass through
+# to pytest (see tests/conftest.py).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/contrib/ensure-deps.sh"
 
+# crawl (grep -r, stat and read every file), names, refresh after ttl and
+# on SIGHUP, prefetch, eviction, serving cached copies, unmount by signal
+# and lazily: the daemon's life from mount to exit
+VALGRIND_TESTS="grep or stat_size or hostile_stage or after_ttl or latest_follows \
+or sixteen_concurrent or sighup or prefetches_every or small_cache or outage \
+or stays_readable_while or lazy_unmount or signal_unmounts"
+
+mode=${1:-}
 builddir=build
 options=(-Dwerror=true)
-if [ "${1:-}" = "--sanitize" ]; then
-  builddir=build-sanitize
-  options+=(-Db_sanitize=address,undefined -Db_lundef=false)
-  # any report fails the test that caused it: the daemon must exit 0
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-fi
+pytest_args=("$top/tests")
+case "$mode" in
+  "") ;;
+  --sanitize)
+    builddir=build-sanitize
+    options+=(-Db_sanitize=address,undefined -Db_lundef=false)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    ;;
+  --valgrind)
+    ensure_packages valgrind
+    export PIPELINEFS_WRAPPER="valgrind --error-exitcode=1 --leak-check=full \
+--errors-for-leak-kinds=definite,possible --num-callers=30 \
+--suppressions=$top/contrib/valgrind.supp"
+    export PIPELINEFS_TEST_TIME_FACTOR=${PIPELINEFS_TEST_TIME_FACTOR:-10}
+    pytest_args=("$top/tests" -k "$VALGRIND_TESTS")
+    ;;
+  *)
+    echo "usage: contrib/test.sh [--sanitize | --valgrind]" >&2
+    exit 2
+    ;;
+esac
 ensure_deps
 echo "==> building in $builddir"
 build_pipelinefs "$builddir" "${options[@]}"
-echo "==> testing"
-meson test -C "$top/$builddir" --print-errorlogs
+echo "==> unit tests"
+meson test -C "$top/$builddir" --suite unit --print-errorlogs
+echo "==> pytest${PIPELINEFS_WRAPPER:+ (daemon under ${PIPELINEFS_WRAPPER%% *})}"
+# Debian's pytest lives with /usr/bin/python3, which may not be first on PATH
+PIPELINEFS_BIN="$top/$builddir/src/pipelinefs" \
+PIPELINEFS_SIM="$top/contrib/pipelinefs-sim" \
+  /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider "${pytest_args[@]}"
