@@ -10,6 +10,8 @@
 
 /* Throttled answers waited out within one call, at most. */
 #define MAX_THROTTLED_ATTEMPTS 5
+/* A request for a reader ends this long before the reader's deadline. */
+#define DEADLINE_MARGIN_MS 100
 
 struct pfs_api {
 	char *endpoint;
@@ -38,12 +40,6 @@ void pfs_api_free(struct pfs_api *api)
 		return;
 	g_free(api->endpoint);
 	g_free(api);
-}
-
-bool pfs_api_is_transient(int err)
-{
-	return err == -EAGAIN || err == -EBUSY || err == -ETIMEDOUT ||
-	       err == -ECOMM;
 }
 
 static const char *json_string_at(struct json_object *obj, const char *key)
@@ -122,10 +118,14 @@ static bool is_throttling(const struct pfs_http_response *resp)
 	return resp->status == 429 || (resp->status == 503 && resp->retry_after >= 0);
 }
 
-static int send_request(struct pfs_api *api, const char *url,
+/* Sends the request; a reader waiting for it (@deadline > 0) waits no
+ * longer than its deadline, so the request ends then too and its outcome
+ * is the one the reader gets (and the log says). */
+static int send_request(struct pfs_api *api, const char *url, double deadline,
 			struct pfs_http_response *resp, char *err,
 			size_t errsize)
 {
+	long timeout_ms = 0;
 	char *token = NULL;
 	char *auth;
 	int res;
@@ -137,8 +137,11 @@ static int send_request(struct pfs_api *api, const char *url,
 	}
 	auth = g_strconcat("X-Auth-Token: ", token, NULL);
 	pfs_token_release(token);
+	if (deadline > 0)	/* a little before: the reader sees it land */
+		timeout_ms = MAX(1, (long)((deadline - pfs_limiter_now()) * 1000) -
+				    DEADLINE_MARGIN_MS);
 	res = pfs_http_get(api->http, url, (const char *const[]){ auth, NULL },
-			   resp, err, errsize);
+			   timeout_ms, resp, err, errsize);
 	pfs_token_release(auth);
 	return res;
 }
@@ -155,13 +158,15 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	int res;
 
 	*pause = -1;
-	if (pfs_limiter_acquire(api->limiter, deadline) < 0) {
-		snprintf(failure->what, sizeof(failure->what),
-			 "GET %s: not sent: throttled, or at max_requests/rate", path);
+	res = pfs_limiter_acquire(api->limiter, deadline);
+	if (res < 0) {
+		snprintf(failure->what, sizeof(failure->what), "GET %s: not sent: %s",
+			 path, res == -EACCES ? "the service refused our credentials"
+					      : "throttled, or at max_requests/rate");
 		failure->not_before = pfs_limiter_next_start(api->limiter);
-		return -EBUSY;
+		return res == -EACCES ? -EKEYREJECTED : -EBUSY;
 	}
-	res = send_request(api, url, resp, err, sizeof(err));
+	res = send_request(api, url, deadline, resp, err, sizeof(err));
 	pfs_limiter_release(api->limiter);
 	if (res < 0) {
 		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
@@ -176,6 +181,10 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	describe_http_error(path, resp, failure);
 	if (is_throttling(resp))
 		*pause = pfs_limiter_throttled(api->limiter, (double)resp->retry_after);
+	else if (res == -EACCES)
+		/* every other request would be refused too, and keys that
+		 * keep failing get locked: pause the whole mount */
+		pfs_limiter_unauthorized(api->limiter);
 	pfs_http_response_clear(resp);
 	return res;
 }

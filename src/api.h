@@ -18,7 +18,7 @@ struct pfs_api;
 
 struct pfs_api_failure {
 	char what[768];		/* e.g. "GET /v3/...: HTTP 404 DEVPIPE.00011401 not found" */
-	double not_before;	/* -EBUSY: when a request may go (monotonic), or 0 */
+	double not_before;	/* not sent: when a request may go (monotonic), or 0 */
 };
 
 /* @endpoint is the base URL without a trailing '/'. The api uses, but
@@ -34,7 +34,8 @@ void pfs_api_free(struct pfs_api *api);
  * retries) only until @deadline (monotonic seconds). Returns 0 with a new
  * build in *out, or, with @failure filled in:
  *   -ENOENT     404, or 400 when a build was named
- *   -EACCES     401 or 403
+ *   -EACCES     401 or 403 (the whole mount pauses)
+ *   -EKEYREJECTED  not sent: paused after a 401/403 until past @deadline
  *   -EPROTO     200 with a body that is not the documented JSON
  *   -EAGAIN     429 or 5xx
  *   -EBUSY      not sent: throttled or at a limit until past @deadline
@@ -51,8 +52,5 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 			   double deadline, GHashTable **out,
 			   struct pfs_api_failure *failure);
-
-/* true for errors worth a retry later, where a cached copy may be served */
-bool pfs_api_is_transient(int err);
 
 #endif

@@ -4,18 +4,23 @@
  * A completed build never changes: once cached it is never fetched again
  * (unless evicted). An unfinished build, and which build is "latest",
  * stay fresh for ttl seconds. Concurrent readers of one entry share one
- * request, and a reader of a build waits for a latest call of its
- * pipeline in flight, which may bring that very build.
+ * request (single flight, flight.h), and a reader of a build waits for a
+ * latest call of its pipeline in flight, which may bring that very build.
  *
- * A reader of a stale copy waits for its refresh (run in the background)
- * at most PFS_CACHE_PATIENCE seconds, then gets the stale copy: a slow or
- * hung service never stalls reads of what is cached.
+ * Requests run on the cache's worker threads, never on a reader's: a
+ * reader only waits, and every wait ends at the reader's deadline
+ * (timeout seconds after it asked) or as soon as the kernel interrupts
+ * it, whatever the request does; the request then goes on for the cache.
+ * A reader of a stale copy waits for its refresh at most
+ * PFS_CACHE_PATIENCE seconds, then gets the stale copy.
  *
- * When a fetch fails for a passing reason (network, timeout, 5xx, 429)
- * the last good copy is served and the fetch retried after an
- * exponential, jittered backoff; an outage is logged once per entry.
+ * Every failed fetch backs the entry off (exponential, jittered); during
+ * the backoff a reader with nothing cached gets the last error at once.
+ * A cached copy is served whatever the refresh failed with, unless the
+ * service said the build is gone (-ENOENT) or forbidden (-EACCES).
  * Cached builds are bounded by max_bytes, least recently used dropped
- * first.
+ * first; entries with nothing cached that the kernel does not hold are
+ * recycled past max(1024, max_bytes / 4096) of a kind.
  *
  * One mutex (cache->lock) guards every entry; it is never held across a
  * request. Builds handed out are references the caller must drop with
@@ -30,6 +35,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "flight.h"
 #include "model.h"
 
 /* How long a reader holding a stale copy waits for its refresh. */
@@ -39,10 +45,10 @@
 #define PFS_CACHE_FOREVER (365.0 * 24 * 3600)
 
 struct pfs_cache_config {
-	double ttl;		/* freshness of unfinished builds and latest */
-	double timeout;		/* how long a reader may wait for a request */
+	double ttl;		/* seconds: freshness of unfinished builds and latest */
+	double timeout;		/* seconds: how long a reader may wait in all */
 	size_t max_bytes;	/* bound on cached build data */
-	unsigned workers;	/* threads for background refreshes */
+	unsigned workers;	/* threads that run requests (max_requests) */
 	bool prefetch;		/* listings start their children's requests */
 };
 
@@ -51,23 +57,41 @@ struct pfs_cache;
 /* The cache uses, but does not own, @api. */
 int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
 		  struct pfs_cache **out);
-/* Readers waiting out a backoff give up soon after @stop(@arg) returns
+/* Readers and workers waiting give up soon after @stop(@arg) returns
  * true: so that unmounting never waits for them. Set before any read. */
 void pfs_cache_set_stop(struct pfs_cache *cache, bool (*stop)(void *),
 			void *arg);
 
-/* Waits for prefetches under way to end. */
+/* Waits for the requests under way to end (they end at once once @stop
+ * says so). */
 void pfs_cache_free(struct pfs_cache *cache);
 
-/* Slots: small numbers that name a pipeline or a build for as long as the
- * cache lives (inode numbers are made of them). Asking for the slot of an
- * id gives it one; -ENOSPC past @max_slots. The ids returned for a slot
- * stay valid as long as the cache. */
+/* A reader that asks now may wait timeout seconds in all. */
+void pfs_cache_reader_init(struct pfs_cache *cache, struct pfs_reader *reader);
+/* Releases @reader from any wait with -EINTR, now and later: the kernel
+ * interrupted its request. Safe from any thread, with no lock held. */
+void pfs_cache_interrupt(struct pfs_cache *cache, struct pfs_reader *reader);
+
+/* Slots: small numbers that name a pipeline or a build (inode numbers are
+ * made of them, inode.h). Asking for the slot of an id gives it one and
+ * pins the entry: it is not recycled until pfs_cache_unpin_*(). An entry
+ * the kernel holds (pfs_cache_ref_*(), counted like FUSE lookups) is not
+ * recycled either, so its slot names the same id until forgotten.
+ * -ENOSPC when @max_slots are in use. The ids returned for a slot stay
+ * valid while the entry is pinned or held. */
 int pfs_cache_pipeline_slot(struct pfs_cache *cache, const char *pipeline_id,
 			    uint32_t *slot);
 int pfs_cache_build_slot(struct pfs_cache *cache, const char *pipeline_id,
 			 const char *build_id, uint32_t max_slots,
 			 uint32_t *slot);
+void pfs_cache_unpin_pipeline(struct pfs_cache *cache, uint32_t slot);
+void pfs_cache_unpin_build(struct pfs_cache *cache, uint32_t slot);
+/* @delta lookups more (> 0) or fewer (< 0, a FUSE forget) that the kernel
+ * holds; a slot that names nothing is ignored. */
+void pfs_cache_ref_pipeline(struct pfs_cache *cache, uint32_t slot,
+			    int64_t delta);
+void pfs_cache_ref_build(struct pfs_cache *cache, uint32_t slot, int64_t delta);
+/* NULL / -ESTALE for a slot that names nothing. */
 const char *pfs_cache_pipeline_of_slot(struct pfs_cache *cache, uint32_t slot);
 int pfs_cache_build_of_slot(struct pfs_cache *cache, uint32_t slot,
 			    const char **pipeline_id, const char **build_id);
@@ -76,24 +100,27 @@ int pfs_cache_build_of_slot(struct pfs_cache *cache, uint32_t slot,
 void pfs_cache_list_pipeline(struct pfs_cache *cache, const char *pipeline_id);
 
 /* 0 if @pipeline_id exists: it is listed, or the API knows it (which
- * costs the latest call, and lists it); else -ENOENT, -EACCES or -EIO. */
-int pfs_cache_check_pipeline(struct pfs_cache *cache, const char *pipeline_id);
+ * costs the latest call, and lists it); else -ENOENT, -EACCES, -EIO or
+ * -EINTR. */
+int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
+			     const char *pipeline_id);
 
 /* The id of the newest build of @pipeline_id in *@build_id (g_free it),
  * for how many seconds that answer stays fresh, and (if @changed is not
  * NULL) when it last changed. The call behind it also caches that build.
- * -ENOENT when the API names no build. */
-int pfs_cache_get_latest(struct pfs_cache *cache, const char *pipeline_id,
-			 char **build_id, double *fresh_for,
-			 struct timespec *changed);
+ * -ENOENT when the API names no build; else as pfs_cache_get_build(). */
+int pfs_cache_get_latest(struct pfs_cache *cache, struct pfs_reader *reader,
+			 const char *pipeline_id, char **build_id,
+			 double *fresh_for, struct timespec *changed);
 
 /* Build @build_id of @pipeline_id: *@out gets a reference, *@fresh_for
  * the seconds it stays fresh (PFS_CACHE_FOREVER once completed; 0 for a
  * stale copy served while the service fails). Errors for the reader:
- * -ENOENT, -EACCES or -EIO. */
-int pfs_cache_get_build(struct pfs_cache *cache, const char *pipeline_id,
-			const char *build_id, struct pfs_build **out,
-			double *fresh_for);
+ * -ENOENT, -EACCES, -EIO (any other failure, the deadline included) or
+ * -EINTR. */
+int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
+			const char *pipeline_id, const char *build_id,
+			struct pfs_build **out, double *fresh_for);
 
 /* Starts, in the background, the latest calls of those of @pipeline_ids
  * whose answer is not fresh (@only_stale: that have an answer, gone

@@ -78,15 +78,51 @@ void pfs_fs_cleanup(struct pfs_fs *fs)
 	pthread_mutex_destroy(&fs->lock);
 }
 
+/* A request that may wait for the API. A signal to the process that made
+ * it makes the kernel send an interrupt: the reader is released at once
+ * with EINTR (the request to the API goes on for the cache). */
+struct waiting {
+	struct pfs_reader reader;
+	struct pfs_ns *ns;
+};
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct waiting *w = data;
+
+	(void)req;
+	pfs_ns_interrupt(w->ns, &w->reader);
+}
+
+/* The reader's deadline counts from here. */
+static struct pfs_reader *begin_wait(fuse_req_t req, struct waiting *w)
+{
+	w->ns = fs_of(req)->ns;
+	pfs_ns_reader_init(w->ns, &w->reader);
+	fuse_req_interrupt_func(req, on_interrupt, w);
+	return &w->reader;
+}
+
+/* Call before replying: libfuse runs the interrupt callback under the
+ * request's lock, which this takes, so none runs on @w after it. */
+static void end_wait(fuse_req_t req)
+{
+	fuse_req_interrupt_func(req, NULL, NULL);
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param entry;
 	struct pfs_ns_node dir, child;
 	struct pfs_ns_attr attr;
+	struct waiting w;
 	int res = pfs_ino_decode(parent, &dir);
 
-	if (res == 0)
-		res = pfs_ns_lookup(fs_of(req)->ns, &dir, name, &child, &attr);
+	if (res == 0) {
+		res = pfs_ns_lookup(fs_of(req)->ns, begin_wait(req, &w), &dir,
+				    name, &child, &attr);
+		end_wait(req);
+	}
 	memset(&entry, 0, sizeof(entry));
 	if (res == -ENOENT) {
 		/* a negative entry: git, shells and file managers probe for
@@ -104,20 +140,34 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	entry.attr.st_ino = entry.ino;
 	entry.attr_timeout = attr.timeout;
 	entry.entry_timeout = attr.entry_timeout;
-	fuse_reply_entry(req, &entry);
+	if (fuse_reply_entry(req, &entry) != 0)
+		/* the kernel did not take it (interrupted meanwhile) */
+		pfs_ns_forget(fs_of(req)->ns, &child, 1);
 }
 
-/* Inode numbers carry their meaning (inode.h): there is nothing to free. */
+/* Inode numbers carry their meaning (inode.h); the lookup counts only
+ * say which pipelines and builds the kernel still holds. */
+static void forget_one(struct pfs_fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct pfs_ns_node node;
+
+	if (pfs_ino_decode(ino, &node) == 0)
+		pfs_ns_forget(fs->ns, &node, nlookup);
+}
+
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	(void)ino, (void)nlookup;
+	forget_one(fs_of(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void fs_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	(void)count, (void)forgets;
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		forget_one(fs_of(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -125,11 +175,15 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct pfs_ns_node node;
 	struct pfs_ns_attr attr;
+	struct waiting w;
 	int res = pfs_ino_decode(ino, &node);
 
 	(void)fi;
-	if (res == 0)
-		res = pfs_ns_getattr(fs_of(req)->ns, &node, &attr);
+	if (res == 0) {
+		res = pfs_ns_getattr(fs_of(req)->ns, begin_wait(req, &w), &node,
+				     &attr);
+		end_wait(req);
+	}
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -142,10 +196,14 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct pfs_ns_node node;
 	char *target = NULL;
+	struct waiting w;
 	int res = pfs_ino_decode(ino, &node);
 
-	if (res == 0)
-		res = pfs_ns_readlink(fs_of(req)->ns, &node, &target);
+	if (res == 0) {
+		res = pfs_ns_readlink(fs_of(req)->ns, begin_wait(req, &w), &node,
+				      &target);
+		end_wait(req);
+	}
 	if (res < 0)
 		fuse_reply_err(req, -res);
 	else
@@ -167,18 +225,27 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	 * at an old build, attribute changes invalidate only regular files */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* lookups and listings of one directory run in parallel: without it
+	 * the kernel serialises them, and one hung request stalls every
+	 * lookup behind it (libfuse 3.14 does not ask for it by default) */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs_ns_listing *listing = NULL;
 	struct pfs_ns_node node;
+	struct waiting w;
 	int res = pfs_ino_decode(ino, &node);
 
 	if (fs_of(req)->no_opendir)
 		res = -ENOSYS;	/* the kernel stops asking */
-	if (res == 0)
-		res = pfs_ns_list(fs_of(req)->ns, &node, &listing);
+	if (res == 0) {
+		res = pfs_ns_list(fs_of(req)->ns, begin_wait(req, &w), &node,
+				  &listing);
+		end_wait(req);
+	}
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -243,6 +310,24 @@ static void push_contents(struct pfs_fs *fs, const struct pfs_ns_listing *listin
 	}
 }
 
+/* Counts (@handed) or takes back a lookup of entries [@from, @to) that
+ * readdirplus hands over with attributes. */
+static void remember_entries(struct pfs_fs *fs,
+			     const struct pfs_ns_listing *listing, size_t from,
+			     size_t to, bool handed)
+{
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		if (!listing->entries[i].has_attr)
+			continue;
+		if (handed)
+			pfs_ns_remember(fs->ns, &listing->entries[i].node);
+		else
+			pfs_ns_forget(fs->ns, &listing->entries[i].node, 1);
+	}
+}
+
 static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi, bool plus)
 {
@@ -250,14 +335,18 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pfs_fs *fs = fs_of(req);
 	struct pfs_ns_listing *taken = NULL;
 	struct pfs_ns_node node;
+	struct waiting w;
 	char *buf;
-	size_t used = 0, i;
+	size_t used = 0, first, i;
 	int res = 0;
 
 	if (!listing) {		/* no opendir: list now */
 		res = pfs_ino_decode(ino, &node);
-		if (res == 0)
-			res = pfs_ns_list(fs->ns, &node, &taken);
+		if (res == 0) {
+			res = pfs_ns_list(fs->ns, begin_wait(req, &w), &node,
+					  &taken);
+			end_wait(req);
+		}
 		if (res < 0) {
 			fuse_reply_err(req, -res);
 			return;
@@ -266,7 +355,7 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* offsets name entries (namespace.h): the listing may have changed
 	 * since the kernel's last call, and no entry must be lost for it */
-	i = pfs_ns_listing_seek(listing, off);
+	first = i = pfs_ns_listing_seek(listing, off);
 	if (i >= listing->count)
 		push_contents(fs, listing);
 	buf = g_malloc(size);
@@ -277,7 +366,12 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += len;
 	}
-	fuse_reply_buf(req, buf, used);
+	/* the kernel counts a lookup of each entry handed over with its
+	 * attributes (not "." and "..", which have none) */
+	if (plus)
+		remember_entries(fs, listing, first, i, true);
+	if (fuse_reply_buf(req, buf, used) != 0 && plus)
+		remember_entries(fs, listing, first, i, false);
 	g_free(buf);
 	pfs_ns_listing_free(taken);
 }
@@ -306,14 +400,18 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs_ns_file *file = NULL;
 	struct pfs_ns_node node;
+	struct waiting w;
 	int res = pfs_ino_decode(ino, &node);
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		res = -EROFS;
 	else if (fs_of(req)->no_open)
 		res = -ENOSYS;	/* the kernel stops asking */
-	if (res == 0)
-		res = pfs_ns_open(fs_of(req)->ns, &node, &file);
+	if (res == 0) {
+		res = pfs_ns_open(fs_of(req)->ns, begin_wait(req, &w), &node,
+				  &file);
+		end_wait(req);
+	}
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -333,6 +431,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct pfs_ns_file *file = (struct pfs_ns_file *)(uintptr_t)fi->fh;
 	struct pfs_ns_node node;
+	struct waiting w;
 	char *copy = NULL;
 	size_t len = 0;
 	int res = 0;
@@ -347,8 +446,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	} else {		/* no open: read the node as it is now */
 		res = pfs_ino_decode(ino, &node);
-		if (res == 0)
-			res = pfs_ns_read(fs_of(req)->ns, &node, off, size, &copy, &len);
+		if (res == 0) {
+			res = pfs_ns_read(fs_of(req)->ns, begin_wait(req, &w), &node,
+					  off, size, &copy, &len);
+			end_wait(req);
+		}
 	}
 	if (res < 0)
 		fuse_reply_err(req, -res);

@@ -15,6 +15,7 @@ struct pfs_http {
 	/* one lock per curl_lock_data kind, as libcurl asks of a share */
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 	long timeout_ms;
+	long max_connections;
 	bool (*stop)(void *);	/* set before any request */
 	void *stop_arg;
 };
@@ -53,12 +54,13 @@ void pfs_http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-int pfs_http_new(long timeout_ms, struct pfs_http **out)
+int pfs_http_new(long timeout_ms, long max_connections, struct pfs_http **out)
 {
 	struct pfs_http *http = g_new0(struct pfs_http, 1);
 	int i;
 
 	http->timeout_ms = timeout_ms;
+	http->max_connections = max_connections;
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&http->locks[i], NULL);
 	http->share = curl_share_init();
@@ -110,8 +112,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	size_t len = size * nmemb;
 
 	if (t->body->len + len > PFS_HTTP_MAX_BODY) {
+		/* cut off at the limit: libcurl stops with CURLE_WRITE_ERROR
+		 * and closes the connection, reading no more of it */
 		t->too_large = 1;
-		return 0;	/* makes libcurl stop with CURLE_WRITE_ERROR */
+		return 0;
 	}
 	g_string_append_len(t->body, data, (gssize)len);
 	return len;
@@ -160,13 +164,22 @@ static struct curl_slist *make_header_list(const char *const *headers)
 
 static void set_request_options(struct pfs_http *http, CURL *curl,
 				const char *url, struct curl_slist *headers,
-				struct transfer *t, char *curl_err)
+				long timeout_ms, struct transfer *t,
+				char *curl_err)
 {
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_SHARE, http->share);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+			 timeout_ms > 0 && timeout_ms < http->timeout_ms ? timeout_ms
+									 : http->timeout_ms);
+	/* the shared pool keeps this many alive (libcurl's default is 5):
+	 * against the real service each new one is a TLS handshake */
+	curl_easy_setopt(curl, CURLOPT_MAXCONNECTS, http->max_connections);
+	/* a body announced larger than the limit is refused unread */
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)PFS_HTTP_MAX_BODY);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pipelinefs/" PFS_VERSION);
@@ -183,7 +196,7 @@ static void set_request_options(struct pfs_http *http, CURL *curl,
 static int transfer_error(CURLcode code, const struct transfer *t,
 			  const char *curl_err, char *err, size_t errsize)
 {
-	if (t->too_large) {
+	if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(err, errsize, "response body over %u bytes",
 			 PFS_HTTP_MAX_BODY);
 		return -EMSGSIZE;
@@ -199,8 +212,8 @@ static int transfer_error(CURLcode code, const struct transfer *t,
 }
 
 int pfs_http_get(struct pfs_http *http, const char *url,
-		 const char *const *headers, struct pfs_http_response *resp,
-		 char *err, size_t errsize)
+		 const char *const *headers, long timeout_ms,
+		 struct pfs_http_response *resp, char *err, size_t errsize)
 {
 	char curl_err[CURL_ERROR_SIZE] = "";
 	struct transfer t = { .retry_after = -1 };
@@ -218,7 +231,7 @@ int pfs_http_get(struct pfs_http *http, const char *url,
 	if (!list)
 		goto out_curl;
 	t.body = g_string_new(NULL);
-	set_request_options(http, curl, url, list, &t, curl_err);
+	set_request_options(http, curl, url, list, timeout_ms, &t, curl_err);
 	code = curl_easy_perform(curl);
 	if (code != CURLE_OK) {
 		res = transfer_error(code, &t, curl_err, err, errsize);

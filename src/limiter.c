@@ -20,7 +20,9 @@ struct pfs_limiter {
 	double tokens;
 	double refilled_at;
 	double paused_until;
+	bool paused_unauthorized;	/* the pause is for refused credentials */
 	unsigned throttles;		/* in a row, for the backoff */
+	unsigned refusals;		/* of credentials, in a row */
 	bool (*stop)(void *);
 	void *stop_arg;
 };
@@ -124,6 +126,11 @@ int pfs_limiter_acquire(struct pfs_limiter *limiter, double deadline)
 			res = -EAGAIN;
 			goto out;
 		}
+		/* refused credentials stay refused: waiting would not help */
+		if (now < limiter->paused_until && limiter->paused_unauthorized) {
+			res = -EACCES;
+			goto out;
+		}
 		/* a slot may free up any time: wait for it up to the deadline;
 		 * a pause or a token comes at a known time: wait only if in time */
 		if ((isinf(start) && now >= deadline) ||
@@ -181,15 +188,47 @@ double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after)
 	else
 		pause = pfs_limiter_backoff(THROTTLE_BASE, limiter->throttles,
 					    PFS_LIMITER_MAX_PAUSE);
-	if (pfs_limiter_now() + pause > limiter->paused_until)
+	if (pfs_limiter_now() + pause > limiter->paused_until) {
 		limiter->paused_until = pfs_limiter_now() + pause;
+		limiter->paused_unauthorized = false;
+	}
 	pthread_mutex_unlock(&limiter->lock);
 	return pause;
+}
+
+double pfs_limiter_unauthorized(struct pfs_limiter *limiter)
+{
+	double pause;
+
+	pthread_mutex_lock(&limiter->lock);
+	limiter->refusals++;
+	pause = PFS_LIMITER_AUTH_BASE *
+		ldexp(1.0, limiter->refusals > 8 ? 8 : (int)limiter->refusals - 1);
+	pause = fmin(pause, PFS_LIMITER_AUTH_CAP);
+	if (pfs_limiter_now() + pause > limiter->paused_until) {
+		limiter->paused_until = pfs_limiter_now() + pause;
+		limiter->paused_unauthorized = true;
+	}
+	pthread_mutex_unlock(&limiter->lock);
+	return pause;
+}
+
+void pfs_limiter_credentials_changed(struct pfs_limiter *limiter)
+{
+	pthread_mutex_lock(&limiter->lock);
+	if (limiter->paused_unauthorized) {
+		limiter->paused_until = 0;
+		limiter->paused_unauthorized = false;
+		pthread_cond_broadcast(&limiter->changed);
+	}
+	limiter->refusals = 0;
+	pthread_mutex_unlock(&limiter->lock);
 }
 
 void pfs_limiter_succeeded(struct pfs_limiter *limiter)
 {
 	pthread_mutex_lock(&limiter->lock);
 	limiter->throttles = 0;
+	limiter->refusals = 0;
 	pthread_mutex_unlock(&limiter->lock);
 }

@@ -3,7 +3,9 @@
  * Three limits, one place: at most max_in_flight requests at once (the
  * connection pool's size), at most `rate` requests per second across the
  * mount (a token bucket holding one second's worth), and none at all while
- * the service has told us to back off (429, or 503 with Retry-After).
+ * the service has told us to back off (429, or 503 with Retry-After) or
+ * refused our credentials (401, 403: every other request would be refused
+ * too, and a key that keeps failing gets locked).
  * Thread-safe: one mutex guards every field.
  */
 #ifndef PFS_LIMITER_H
@@ -14,6 +16,9 @@
 /* Shortest and longest pause a Retry-After may impose. */
 #define PFS_LIMITER_MIN_PAUSE 1.0
 #define PFS_LIMITER_MAX_PAUSE 60.0
+/* Pauses after refused credentials: 1 s, 2 s, ... 30 s. */
+#define PFS_LIMITER_AUTH_BASE 1.0
+#define PFS_LIMITER_AUTH_CAP 30.0
 
 struct pfs_limiter;
 
@@ -24,8 +29,9 @@ void pfs_limiter_free(struct pfs_limiter *limiter);
 
 /* Waits for the right to send one request until @deadline (monotonic
  * seconds, see pfs_limiter_now()). Returns 0, and the caller must call
- * pfs_limiter_release() when the request ends; or -EAGAIN at once when
- * the right cannot come by @deadline (paused, rate or slots exhausted). */
+ * pfs_limiter_release() when the request ends; or -EACCES at once while
+ * paused for refused credentials, or -EAGAIN at once when the right cannot
+ * come by @deadline (throttled, rate or slots exhausted). */
 int pfs_limiter_acquire(struct pfs_limiter *limiter, double deadline);
 void pfs_limiter_release(struct pfs_limiter *limiter);
 
@@ -44,7 +50,15 @@ double pfs_limiter_next_start(struct pfs_limiter *limiter);
  * pause. Returns the pause chosen. */
 double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after);
 
-/* A request went through: throttling backoff starts over. */
+/* The service refused our credentials (401, 403): no request starts for
+ * a pause that doubles with each refusal in a row, up to
+ * PFS_LIMITER_AUTH_CAP. Returns the pause chosen. */
+double pfs_limiter_unauthorized(struct pfs_limiter *limiter);
+
+/* The credentials changed: a pause for refused ones ends now. */
+void pfs_limiter_credentials_changed(struct pfs_limiter *limiter);
+
+/* A request went through: throttling and refusal backoffs start over. */
 void pfs_limiter_succeeded(struct pfs_limiter *limiter);
 
 double pfs_limiter_now(void);

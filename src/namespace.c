@@ -77,7 +77,8 @@ static double kernel_timeout(double fresh_for)
 }
 
 /* The build of @node and its node index in @build_node. */
-static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
+static int resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
+			      const struct pfs_ns_node *node,
 			      struct pfs_build **build, uint32_t *build_node,
 			      double *fresh_for)
 {
@@ -87,8 +88,8 @@ static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
 
 	if (res < 0)
 		return res;
-	res = pfs_cache_get_build(ns->cache, pipeline_id, build_id, build,
-				  fresh_for);
+	res = pfs_cache_get_build(ns->cache, reader, pipeline_id, build_id,
+				  build, fresh_for);
 	if (res < 0)
 		return res;
 	*build_node = pfs_build_find(*build, node->path_hash);
@@ -101,11 +102,13 @@ static int resolve_build_node(struct pfs_ns *ns, const struct pfs_ns_node *node,
 }
 
 /* Like resolve_build_node(), for a node that must be a directory. */
-static int resolve_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *node,
+static int resolve_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
+			     const struct pfs_ns_node *node,
 			     struct pfs_build **build, uint32_t *build_node,
 			     double *fresh_for)
 {
-	int res = resolve_build_node(ns, node, build, build_node, fresh_for);
+	int res = resolve_build_node(ns, reader, node, build, build_node,
+				     fresh_for);
 
 	if (res == 0 && !(*build)->nodes[*build_node].is_dir) {
 		pfs_build_unref(*build);
@@ -151,8 +154,8 @@ static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *bui
 		attr->st.st_nlink += build_subdirs(build, node);
 }
 
-static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		       struct pfs_ns_attr *attr)
+static int latest_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+		       const struct pfs_ns_node *node, struct pfs_ns_attr *attr)
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     node->pipeline);
@@ -163,8 +166,8 @@ static int latest_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 
 	if (!pipeline_id)
 		return -ESTALE;
-	res = pfs_cache_get_latest(ns->cache, pipeline_id, &target, &fresh_for,
-				   &changed);
+	res = pfs_cache_get_latest(ns->cache, reader, pipeline_id, &target,
+				   &fresh_for, &changed);
 	if (res < 0)
 		return res;
 	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), changed,
@@ -221,8 +224,8 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	return 0;
 }
 
-int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		   struct pfs_ns_attr *attr)
+int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
+		   const struct pfs_ns_node *node, struct pfs_ns_attr *attr)
 {
 	struct pfs_build *build;
 	uint32_t index;
@@ -234,11 +237,11 @@ int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	case PFS_NS_PIPELINE:
 		return listing_attr(ns, node, attr);
 	case PFS_NS_LATEST:
-		return latest_attr(ns, node, attr);
+		return latest_attr(ns, reader, node, attr);
 	case PFS_NS_BUILD:
 		break;
 	}
-	res = resolve_build_node(ns, node, &build, &index, &fresh_for);
+	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
 	build_node_attr(ns, build, index, fresh_for, attr);
@@ -246,53 +249,68 @@ int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	return 0;
 }
 
-static int lookup_in_root(struct pfs_ns *ns, const char *name,
-			  struct pfs_ns_node *child, struct pfs_ns_attr *attr)
+static int lookup_in_root(struct pfs_ns *ns, struct pfs_reader *reader,
+			  const char *name, struct pfs_ns_node *child,
+			  struct pfs_ns_attr *attr)
 {
 	uint32_t slot;
 	int res;
 
 	if (!pfs_name_is_valid_id(name))
 		return -ENOENT;
-	res = pfs_cache_check_pipeline(ns->cache, name);
+	res = pfs_cache_check_pipeline(ns->cache, reader, name);
 	if (res < 0)
 		return res;
 	pfs_cache_pipeline_slot(ns->cache, name, &slot);
 	set_node(child, PFS_NS_PIPELINE, slot, 0, 0);
-	return pfs_ns_getattr(ns, child, attr);
+	res = pfs_ns_getattr(ns, reader, child, attr);
+	if (res == 0)
+		pfs_cache_ref_pipeline(ns->cache, slot, 1);
+	pfs_cache_unpin_pipeline(ns->cache, slot);
+	return res;
 }
 
-static int lookup_in_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
+			      const struct pfs_ns_node *parent,
 			      const char *name, struct pfs_ns_node *child,
 			      struct pfs_ns_attr *attr)
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     parent->pipeline);
 	uint32_t slot;
+	int res;
 
 	if (!pipeline_id)
 		return -ESTALE;
 	if (strcmp(name, "latest") == 0) {
 		set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
-	} else if (pfs_name_is_valid_id(name)) {
-		if (pfs_cache_build_slot(ns->cache, pipeline_id, name,
-					 PFS_INO_MAX_BUILDS, &slot) < 0)
-			return -ENOSPC;
-		set_node(child, PFS_NS_BUILD, 0, slot, ns->build_root_hash);
-	} else {
-		return -ENOENT;
+		res = pfs_ns_getattr(ns, reader, child, attr);
+		if (res == 0)
+			pfs_cache_ref_pipeline(ns->cache, parent->pipeline, 1);
+		return res;
 	}
-	return pfs_ns_getattr(ns, child, attr);
+	if (!pfs_name_is_valid_id(name))
+		return -ENOENT;
+	if (pfs_cache_build_slot(ns->cache, pipeline_id, name,
+				 PFS_INO_MAX_BUILDS, &slot) < 0)
+		return -ENOSPC;
+	set_node(child, PFS_NS_BUILD, 0, slot, ns->build_root_hash);
+	res = pfs_ns_getattr(ns, reader, child, attr);
+	if (res == 0)
+		pfs_cache_ref_build(ns->cache, slot, 1);
+	pfs_cache_unpin_build(ns->cache, slot);
+	return res;
 }
 
-static int lookup_in_build(struct pfs_ns *ns, const struct pfs_ns_node *parent,
+static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
+			   const struct pfs_ns_node *parent,
 			   const char *name, struct pfs_ns_node *child,
 			   struct pfs_ns_attr *attr)
 {
 	struct pfs_build *build;
 	uint32_t dir, index;
 	double fresh_for;
-	int res = resolve_build_dir(ns, parent, &build, &dir, &fresh_for);
+	int res = resolve_build_dir(ns, reader, parent, &build, &dir, &fresh_for);
 
 	if (res < 0)
 		return res;
@@ -303,31 +321,70 @@ static int lookup_in_build(struct pfs_ns *ns, const struct pfs_ns_node *parent,
 		set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
 		build_node_attr(ns, build, index, fresh_for, attr);
+		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	}
 	pfs_build_unref(build);
 	return res;
 }
 
-int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
-		  const char *name, struct pfs_ns_node *child,
-		  struct pfs_ns_attr *attr)
+int pfs_ns_lookup(struct pfs_ns *ns, struct pfs_reader *reader,
+		  const struct pfs_ns_node *parent, const char *name,
+		  struct pfs_ns_node *child, struct pfs_ns_attr *attr)
 {
 	memset(child, 0, sizeof(*child));
 	switch (parent->kind) {
 	case PFS_NS_ROOT:
-		return lookup_in_root(ns, name, child, attr);
+		return lookup_in_root(ns, reader, name, child, attr);
 	case PFS_NS_PIPELINE:
-		return lookup_in_pipeline(ns, parent, name, child, attr);
+		return lookup_in_pipeline(ns, reader, parent, name, child, attr);
 	case PFS_NS_BUILD:
-		return lookup_in_build(ns, parent, name, child, attr);
+		return lookup_in_build(ns, reader, parent, name, child, attr);
 	case PFS_NS_LATEST:
 		break;
 	}
 	return -ENOTDIR;
 }
 
-int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		    char **target)
+/* The kernel holds @delta more (or, < 0, fewer) lookups of @node. */
+static void add_kernel_refs(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			    int64_t delta)
+{
+	switch (node->kind) {
+	case PFS_NS_ROOT:
+		break;
+	case PFS_NS_PIPELINE:
+	case PFS_NS_LATEST:
+		pfs_cache_ref_pipeline(ns->cache, node->pipeline, delta);
+		break;
+	case PFS_NS_BUILD:
+		pfs_cache_ref_build(ns->cache, node->build, delta);
+		break;
+	}
+}
+
+void pfs_ns_remember(struct pfs_ns *ns, const struct pfs_ns_node *node)
+{
+	add_kernel_refs(ns, node, 1);
+}
+
+void pfs_ns_forget(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		   uint64_t nlookup)
+{
+	add_kernel_refs(ns, node, -(int64_t)nlookup);
+}
+
+void pfs_ns_reader_init(struct pfs_ns *ns, struct pfs_reader *reader)
+{
+	pfs_cache_reader_init(ns->cache, reader);
+}
+
+void pfs_ns_interrupt(struct pfs_ns *ns, struct pfs_reader *reader)
+{
+	pfs_cache_interrupt(ns->cache, reader);
+}
+
+int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
+		    const struct pfs_ns_node *node, char **target)
 {
 	const char *pipeline_id;
 	double fresh_for;
@@ -337,8 +394,8 @@ int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
 	if (!pipeline_id)
 		return -ESTALE;
-	return pfs_cache_get_latest(ns->cache, pipeline_id, target, &fresh_for,
-				    NULL);
+	return pfs_cache_get_latest(ns->cache, reader, pipeline_id, target,
+				    &fresh_for, NULL);
 }
 
 /* Offsets (pfs_ns_listing_offset) carry 21 bits of a name's hash. */
@@ -383,6 +440,8 @@ static void list_root(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
 		set_node(&add_entry(entries, *id, S_IFDIR)->node,
 			 PFS_NS_PIPELINE, slot, 0, 0);
+		/* listed: never recycled, the pin is not needed */
+		pfs_cache_unpin_pipeline(ns->cache, slot);
 	}
 	g_strfreev(ids);
 }
@@ -406,9 +465,13 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	ids = pfs_cache_list_builds(ns->cache, pipeline_id);
 	for (id = ids; *id; id++)
 		if (pfs_cache_build_slot(ns->cache, pipeline_id, *id,
-					 PFS_INO_MAX_BUILDS, &slot) == 0)
+					 PFS_INO_MAX_BUILDS, &slot) == 0) {
+			/* only d_ino: readdirplus hands no attributes for
+			 * these, so the kernel takes no reference */
 			set_node(&add_entry(entries, *id, S_IFDIR)->node,
 				 PFS_NS_BUILD, 0, slot, ns->build_root_hash);
+			pfs_cache_unpin_build(ns->cache, slot);
+		}
 	g_strfreev(ids);
 	return 0;
 }
@@ -443,18 +506,22 @@ static void build_dotdot(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	else if (index == PFS_NODE_ROOT &&
 		 pfs_cache_build_of_slot(ns->cache, dir->build, &pipeline_id,
 					 &build_id) == 0 &&
-		 pfs_cache_pipeline_slot(ns->cache, pipeline_id, &slot) == 0)
+		 pfs_cache_pipeline_slot(ns->cache, pipeline_id, &slot) == 0) {
 		set_node(parent, PFS_NS_PIPELINE, slot, 0, 0);
+		/* it has builds seen: never recycled */
+		pfs_cache_unpin_pipeline(ns->cache, slot);
+	}
 }
 
-static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-			  GArray *entries, struct pfs_build **holder)
+static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
+			  const struct pfs_ns_node *dir, GArray *entries,
+			  struct pfs_build **holder)
 {
 	struct pfs_ns_node parent;
 	struct pfs_build *build;
 	uint32_t index, child;
 	double fresh_for;
-	int res = resolve_build_dir(ns, dir, &build, &index, &fresh_for);
+	int res = resolve_build_dir(ns, reader, dir, &build, &index, &fresh_for);
 
 	if (res < 0)
 		return res;
@@ -479,8 +546,8 @@ static int list_build_dir(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	return 0;
 }
 
-int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-		struct pfs_ns_listing **out)
+int pfs_ns_list(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *dir, struct pfs_ns_listing **out)
 {
 	GArray *entries = g_array_new(FALSE, TRUE, sizeof(struct pfs_ns_dirent));
 	struct pfs_ns_listing *listing;
@@ -496,7 +563,7 @@ int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		res = list_pipeline(ns, dir, entries);
 		break;
 	case PFS_NS_BUILD:
-		res = list_build_dir(ns, dir, entries, &build);
+		res = list_build_dir(ns, reader, dir, entries, &build);
 		break;
 	case PFS_NS_LATEST:
 		res = -ENOTDIR;
@@ -599,8 +666,8 @@ size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off)
 	return best.at;
 }
 
-int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		struct pfs_ns_file **out)
+int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *node, struct pfs_ns_file **out)
 {
 	struct pfs_build *build;
 	struct pfs_ns_file *file;
@@ -611,7 +678,7 @@ int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	*out = NULL;
 	if (node->kind != PFS_NS_BUILD)
 		return -EISDIR;
-	res = resolve_build_node(ns, node, &build, &index, &fresh_for);
+	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
 	if (build->nodes[index].is_dir) {
@@ -638,11 +705,12 @@ int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	return 0;
 }
 
-int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,
-		size_t size, char **data, size_t *len)
+int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *node, off_t off, size_t size,
+		char **data, size_t *len)
 {
 	struct pfs_ns_file *file;
-	int res = pfs_ns_open(ns, node, &file);
+	int res = pfs_ns_open(ns, reader, node, &file);
 
 	*data = NULL;
 	*len = 0;

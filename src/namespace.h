@@ -83,18 +83,36 @@ void pfs_ns_free(struct pfs_ns *ns);
  * does not exist now may appear at the next refresh, ttl from now. */
 double pfs_ns_absence_timeout(const struct pfs_ns *ns);
 
-/* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO,
- * -ESTALE (a node number that names nothing). */
-int pfs_ns_lookup(struct pfs_ns *ns, const struct pfs_ns_node *parent,
-		  const char *name, struct pfs_ns_node *child,
-		  struct pfs_ns_attr *attr);
-int pfs_ns_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		   struct pfs_ns_attr *attr);
-int pfs_ns_readlink(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		    char **target);
+/* Readers: every call that may wait for the API takes the reader's wait
+ * (made by pfs_ns_reader_init() as the kernel's request arrives); it
+ * returns by the reader's deadline, and with -EINTR as soon as
+ * pfs_ns_interrupt() is called (from any thread). */
+void pfs_ns_reader_init(struct pfs_ns *ns, struct pfs_reader *reader);
+void pfs_ns_interrupt(struct pfs_ns *ns, struct pfs_reader *reader);
 
-int pfs_ns_list(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-		struct pfs_ns_listing **out);
+/* Errors are -errno for the reader: -ENOENT, -ENOTDIR, -EACCES, -EIO,
+ * -EINTR, -ESTALE (a node number that names nothing).
+ *
+ * Lookup counts, as FUSE keeps them: a successful pfs_ns_lookup() counts
+ * one lookup of @child, as does pfs_ns_remember() (a readdirplus entry
+ * handed to the kernel with its inode number); pfs_ns_forget() takes
+ * @nlookup away. The caller undoes the count with pfs_ns_forget() when
+ * the kernel did not get the reply. A node whose pipeline or build the
+ * kernel holds keeps its identity; others may be recycled. */
+int pfs_ns_lookup(struct pfs_ns *ns, struct pfs_reader *reader,
+		  const struct pfs_ns_node *parent, const char *name,
+		  struct pfs_ns_node *child, struct pfs_ns_attr *attr);
+void pfs_ns_remember(struct pfs_ns *ns, const struct pfs_ns_node *node);
+void pfs_ns_forget(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		   uint64_t nlookup);
+
+int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
+		   const struct pfs_ns_node *node, struct pfs_ns_attr *attr);
+int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
+		    const struct pfs_ns_node *node, char **target);
+
+int pfs_ns_list(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *dir, struct pfs_ns_listing **out);
 void pfs_ns_listing_free(struct pfs_ns_listing *listing);
 
 /* Directory offsets (d_off) name the entry they follow, not its position,
@@ -110,8 +128,8 @@ off_t pfs_ns_listing_offset(const struct pfs_ns_listing *listing, size_t i);
  * once, in order. 0 starts over; @listing->count: nothing is left. */
 size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off);
 
-int pfs_ns_open(struct pfs_ns *ns, const struct pfs_ns_node *node,
-		struct pfs_ns_file **out);
+int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *node, struct pfs_ns_file **out);
 
 /* Drops every unfinished build from the cache (SIGHUP), calling @forget
  * for each node of each, so that the kernel can be told to drop what it
@@ -123,8 +141,9 @@ void pfs_ns_drop_unfinished(struct pfs_ns *ns,
 
 /* Reads without an open file: a copy of at most @size bytes at @off in
  * *@data (g_free it), *@len long. */
-int pfs_ns_read(struct pfs_ns *ns, const struct pfs_ns_node *node, off_t off,
-		size_t size, char **data, size_t *len);
+int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
+		const struct pfs_ns_node *node, off_t off, size_t size,
+		char **data, size_t *len);
 void pfs_ns_file_free(struct pfs_ns_file *file);
 
 #endif
