@@ -92,6 +92,8 @@ int pfs_flight_wait(struct pfs_flight_board *board, struct pfs_flight *f,
 	int res;
 
 	while (f->fetching && f->generation == generation) {
+		if (pfs_limiter_now() >= until)
+			return -ETIMEDOUT;
 		res = pfs_flight_nap(board, until, reader);
 		if (res < 0)
 			return res;

@@ -50,6 +50,11 @@ void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns)
 	fs->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
 
+bool pfs_fs_wants_parallel_dirops(void *fs)
+{
+	return ((struct pfs_fs *)fs)->parallel_dirops;
+}
+
 static void forget_in_kernel(const struct pfs_ns_node *node, void *arg)
 {
 	struct pfs_fs *fs = arg;
@@ -227,9 +232,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* lookups and listings of one directory run in parallel: without it
 	 * the kernel serialises them, and one hung request stalls every
-	 * lookup behind it (libfuse 3.14 does not ask for it by default) */
-	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+	 * lookup behind it (libfuse before 3.17.1 needs dirops.h for it) */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+		fs->parallel_dirops = true;
+	}
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

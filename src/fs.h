@@ -20,6 +20,7 @@ struct pfs_fs {
 	struct fuse_session *se;	/* set before the session starts */
 	bool no_open;		/* set at init: the kernel can do without open */
 	bool no_opendir;	/* and without opendir */
+	bool parallel_dirops;	/* set at init: asked for (dirops.h) */
 	pthread_mutex_t lock;
 	GHashTable *open_handles;	/* guarded by lock: handle -> its kind */
 };
@@ -27,6 +28,10 @@ struct pfs_fs {
 extern const struct fuse_lowlevel_ops pfs_fs_ops;
 
 void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns);
+
+/* For pfs_dirops_install(): whether init asked for parallel directory
+ * operations (@fs is the struct pfs_fs). */
+bool pfs_fs_wants_parallel_dirops(void *fs);
 
 /* Drops every unfinished build, here and in the kernel's caches, so that
  * the next read fetches afresh (SIGHUP). Call from a thread of its own,

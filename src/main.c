@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "cache.h"
+#include "dirops.h"
 #include "fs.h"
 #include "http.h"
 #include "limiter.h"
@@ -195,6 +196,8 @@ static int serve(struct daemon *d, struct fuse_args *args)
 	pfs_cache_set_stop(d->cache, should_stop, d);
 	if (fuse_session_mount(d->se, d->cmdline.mountpoint) != 0)
 		return 1;
+	if (pfs_dirops_install(d->se, pfs_fs_wants_parallel_dirops, &d->fs) < 0)
+		pfs_log_warn("lookups in one directory will run one at a time");
 	/* threads do not survive the fork of fuse_daemonize() */
 	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0)
 		goto out_mount;
