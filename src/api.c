@@ -18,6 +18,10 @@ struct pfs_api {
 	struct pfs_http *http;
 	struct pfs_token *token;
 	struct pfs_limiter *limiter;
+	/* after a 401/403: the token generation that was refused; the
+	 * mount's pause ends as soon as the token changes */
+	int refused;		/* atomic: a refusal pause may be on */
+	unsigned refused_generation;
 };
 
 int pfs_api_new(const char *endpoint, struct pfs_http *http,
@@ -122,15 +126,15 @@ static bool is_throttling(const struct pfs_http_response *resp)
  * longer than its deadline, so the request ends then too and its outcome
  * is the one the reader gets (and the log says). */
 static int send_request(struct pfs_api *api, const char *url, double deadline,
-			struct pfs_http_response *resp, char *err,
-			size_t errsize)
+			struct pfs_http_response *resp, unsigned *generation,
+			char *err, size_t errsize)
 {
 	long timeout_ms = 0;
 	char *token = NULL;
 	char *auth;
 	int res;
 
-	res = pfs_token_get(api->token, &token);
+	res = pfs_token_get_generation(api->token, &token, generation);
 	if (res < 0) {
 		snprintf(err, errsize, "no token");
 		return res;
@@ -158,6 +162,13 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	int res;
 
 	*pause = -1;
+	if (__atomic_load_n(&api->refused, __ATOMIC_ACQUIRE) &&
+	    pfs_token_generation(api->token) != api->refused_generation) {
+		/* new credentials: they deserve a request at once */
+		__atomic_store_n(&api->refused, 0, __ATOMIC_RELEASE);
+		pfs_limiter_credentials_changed(api->limiter);
+	}
+	failure->credentials = api->refused_generation;
 	res = pfs_limiter_acquire(api->limiter, deadline);
 	if (res < 0) {
 		snprintf(failure->what, sizeof(failure->what), "GET %s: not sent: %s",
@@ -166,7 +177,8 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 		failure->not_before = pfs_limiter_next_start(api->limiter);
 		return res == -EACCES ? -EKEYREJECTED : -EBUSY;
 	}
-	res = send_request(api, url, deadline, resp, err, sizeof(err));
+	res = send_request(api, url, deadline, resp, &failure->credentials, err,
+			   sizeof(err));
 	pfs_limiter_release(api->limiter);
 	if (res < 0) {
 		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
@@ -181,10 +193,13 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	describe_http_error(path, resp, failure);
 	if (is_throttling(resp))
 		*pause = pfs_limiter_throttled(api->limiter, (double)resp->retry_after);
-	else if (res == -EACCES)
+	else if (res == -EACCES) {
 		/* every other request would be refused too, and keys that
 		 * keep failing get locked: pause the whole mount */
+		api->refused_generation = failure->credentials;
+		__atomic_store_n(&api->refused, 1, __ATOMIC_RELEASE);
 		pfs_limiter_unauthorized(api->limiter);
+	}
 	pfs_http_response_clear(resp);
 	return res;
 }
@@ -201,6 +216,7 @@ static int request(struct pfs_api *api, const char *path, bool named_build,
 
 	failure->what[0] = '\0';
 	failure->not_before = 0;
+	failure->credentials = 0;
 	do {
 		res = request_once(api, path, url, named_build, deadline, resp,
 				   failure, &pause);
@@ -254,4 +270,9 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 	g_free(path);
 	g_free(ids);
 	return res;
+}
+
+unsigned pfs_api_credentials(struct pfs_api *api)
+{
+	return pfs_token_generation(api->token);
 }

@@ -19,6 +19,7 @@ struct pfs_api;
 struct pfs_api_failure {
 	char what[768];		/* e.g. "GET /v3/...: HTTP 404 DEVPIPE.00011401 not found" */
 	double not_before;	/* not sent: when a request may go (monotonic), or 0 */
+	unsigned credentials;	/* generation of the credentials it went with */
 };
 
 /* @endpoint is the base URL without a trailing '/'. The api uses, but
@@ -52,5 +53,10 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 			   double deadline, GHashTable **out,
 			   struct pfs_api_failure *failure);
+
+/* The generation of the credentials (token.h): it changes when they do.
+ * May wait up to PFS_TOKEN_LOOK_WAIT_MS for the file to be looked at:
+ * call it with no lock held. */
+unsigned pfs_api_credentials(struct pfs_api *api);
 
 #endif

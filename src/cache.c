@@ -703,6 +703,18 @@ static int refresh(struct pfs_cache *cache, struct pfs_reader *reader,
 	return pfs_flight_outcome_with_copy(f->last_err);
 }
 
+/* Called with the lock held, which it drops for a moment: true when the
+ * credentials changed since @f's last failure. */
+static bool credentials_changed(struct pfs_cache *cache, struct pfs_flight *f)
+{
+	unsigned refused = f->credentials, now;
+
+	pthread_mutex_unlock(&cache->board.lock);
+	now = pfs_api_credentials(cache->api);
+	pthread_mutex_lock(&cache->board.lock);
+	return now != refused;
+}
+
 /* Called with the lock held, @e and @p pinned: 0 when what the reader
  * asked for may be served; else the error, -ETIMEDOUT at the reader's
  * deadline. Readers only wait: the requests run on the workers. */
@@ -710,7 +722,7 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 		   struct build_entry *e, struct pipeline_entry *p)
 {
 	struct pfs_flight *f = e ? &e->flight : &p->flight;
-	bool waited_for_latest = false;
+	bool waited_for_latest = false, credentials_checked = false;
 	int res;
 
 	for (;;) {
@@ -728,6 +740,14 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 				return res;
 			if (!f->fetching && f->last_err < 0 && !has_copy(e, p))
 				return f->last_err;
+			continue;
+		}
+		if (now < f->retry_at && !credentials_checked &&
+		    (f->last_err == -EACCES || f->last_err == -EKEYREJECTED)) {
+			/* refused: new credentials end the backoff */
+			credentials_checked = true;
+			if (credentials_changed(cache, f))
+				f->retry_at = 0;
 			continue;
 		}
 		if (now < f->retry_at) {

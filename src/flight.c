@@ -125,6 +125,7 @@ void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
 		f->logged_err = 0;
 		return;
 	}
+	f->credentials = failure->credentials;
 	if (failure->not_before > 0) {
 		/* not sent, for the limiter's reasons (a pause the service
 		 * asked for, or the mount's own limits): look again when a

@@ -48,6 +48,7 @@ struct pfs_flight {
 	double retry_at;	/* no new fetch before, after a failure */
 	unsigned failures;	/* in a row; 0 after a success */
 	int logged_err;		/* the failure last logged; 0 when none */
+	unsigned credentials;	/* generation the last failure went with */
 };
 
 void pfs_flight_board_init(struct pfs_flight_board *board);

@@ -201,6 +201,7 @@ static int serve(struct daemon *d, struct fuse_args *args)
 	/* threads do not survive the fork of fuse_daemonize() */
 	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0)
 		goto out_mount;
+	pfs_token_start(d->token);
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
 	/* a positive result is the signal that ended the loop: a clean stop */
 	res = run_loop(d, d->se) < 0 ? 1 : 0;
