@@ -32,7 +32,7 @@ import time
 import pytest
 
 from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, default_test_scenario,
-                      wait_until)
+                      wait_past, wait_until)
 from test_hardening import MiB, SIZE_LIMIT, Reader, attempt, completed_build, scaled
 
 A, OTHER = PIPELINE_RUNNING, PIPELINE_SUCCESS
@@ -131,8 +131,7 @@ class Case:
         self.check(result == RUNNING, f"caching the build got {result!r}")
         cached_at = self.sim.api_requests(A)[-1]["time"]
         self.sim.advance(60)          # a fresh answer would now say "completed"
-        wait_until(lambda: time.time() > cached_at + TTL + 0.3, timeout=TTL + scaled(5),
-                   message="the cached copy to go stale")
+        wait_past(cached_at, TTL + 0.3, "the cached copy to go stale")
 
     def inject(self):
         self.sim.clear_requests()
@@ -167,7 +166,7 @@ def test_fault(kind, cached, via, sim, mount_factory, tmp_path):
 
     reader = Reader(case.target)
     if kind == "hang":
-        wait_until(case.requests_seen, timeout=scaled(5), message=f"[{case.name}] the hung request")
+        wait_until(case.requests_seen, timeout=5, message=f"[{case.name}] the hung request")
     case.read_siblings("during the fault")
     case.check(reader.finish(TIMEOUT + scaled(1) + scaled(10)), "the read never returned")
     case.check_read(reader.result, reader.elapsed, "the read")
@@ -180,9 +179,9 @@ def test_fault(kind, cached, via, sim, mount_factory, tmp_path):
                    f"{seen} requests for 3 reads, at most {REQUEST_BOUND[kind]} allowed")
 
     case.recover()
-    wait_until(lambda: attempt(case.target)[0] in (RUNNING, COMPLETED), timeout=scaled(10),
+    wait_until(lambda: attempt(case.target)[0] in (RUNNING, COMPLETED), timeout=10,
                message=f"[{case.name}] the copy or a fresh answer once the fault is gone")
     # a pause (401, 403, 429) may still run: then uncached reads fail until it ends
     wait_until(lambda: attempt(mount.mountpoint / PIPELINE_ERROR / "12" / "outcome")[0]
-               == b"error\n", timeout=scaled(10),
+               == b"error\n", timeout=10,
                message=f"[{case.name}] an uncached build readable after the fault")
