@@ -5,14 +5,19 @@
  * A call that used to block (on a FIFO) runs under alarm(): if it blocks,
  * SIGALRM ends the test program, which fails the test. Every bound is
  * multiplied by PIPELINEFS_TEST_TIME_FACTOR. */
+#define FUSE_USE_VERSION 312
 #include <errno.h>
+#include <fuse_lowlevel.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -468,6 +473,177 @@ static void test_a_forked_child_starts_its_own_watcher(void)
 	dir_cleanup(&d);
 }
 
+/* ---- a filesystem that hangs, as a dead NFS server does ----
+ *
+ * It runs in a child process: were it served by a thread of the test
+ * process, a test that fails with the watcher (or, in the old code, a
+ * request) stuck in it could not even die. The child dies with the test
+ * (PR_SET_PDEATHSIG) or after a deadline longer than the test's, and its
+ * end aborts the stuck request. */
+
+static int hung_pipe = -1;	/* the child writes a byte when mounted and per lookup */
+
+static void hung_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (write(hung_pipe, "l", 1) != 1)
+		fuse_reply_err(req, EIO);
+	/* else never answered */
+}
+
+static void hung_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st = { .st_ino = ino, .st_mode = S_IFDIR | 0755, .st_nlink = 2 };
+
+	fuse_reply_attr(req, &st, 0);
+}
+
+static const struct fuse_lowlevel_ops hung_ops = {
+	.lookup = hung_lookup,
+	.getattr = hung_getattr,
+};
+
+static G_GNUC_NORETURN void hung_serve(const char *mountpoint)
+{
+	char *argv[] = { "test_token", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	struct fuse_session *se;
+	struct sigaction end;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	se = fuse_session_new(&args, &hung_ops, sizeof(hung_ops), NULL);
+	if (!se || fuse_set_signal_handlers(se) != 0 ||
+	    fuse_session_mount(se, mountpoint) != 0)
+		_exit(1);
+	/* a test process stuck in a request cannot die, so no death signal
+	 * comes: after a deadline longer than the test's, SIGALRM ends the
+	 * loop as SIGTERM does */
+	sigaction(SIGTERM, NULL, &end);
+	sigaction(SIGALRM, &end, NULL);
+	alarm((unsigned)(15 * time_factor() + 0.5));
+	if (write(hung_pipe, "m", 1) != 1)
+		_exit(1);
+	fuse_session_loop(se);
+	fuse_session_unmount(se);
+	fuse_session_destroy(se);	/* the stuck request ends: ENOTCONN */
+	_exit(0);
+}
+
+/* The server's pid, or -1 if it could not mount. */
+static pid_t hung_mount(const char *mountpoint)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		hung_pipe = fds[1];
+		hung_serve(mountpoint);
+	}
+	close(fds[1]);
+	hung_pipe = fds[0];
+	if (read(hung_pipe, &c, 1) == 1 && c == 'm')
+		return pid;
+	waitpid(pid, NULL, 0);
+	close(hung_pipe);
+	return -1;
+}
+
+static void hung_wait_for_a_lookup(void)
+{
+	struct pollfd pfd = { .fd = hung_pipe, .events = POLLIN };
+	char c;
+
+	g_assert_cmpint(poll(&pfd, 1, (int)scaled_ms(5000)), ==, 1);
+	g_assert_cmpint(read(hung_pipe, &c, 1), ==, 1);
+	g_assert_cmpint(c, ==, 'l');
+}
+
+static void hung_unmount(pid_t server)
+{
+	int status = -1;
+
+	kill(server, SIGTERM);
+	g_assert_cmpint(waitpid(server, &status, 0), ==, server);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(hung_pipe);
+}
+
+static double seconds_since(gint64 start)
+{
+	return (g_get_monotonic_time() - start) / 1e6;
+}
+
+/* The token file's directory becomes one on a filesystem that never
+ * answers: the watcher hangs in stat(). A request waits for it at most
+ * PFS_TOKEN_LOOK_WAIT_MS once, later ones not at all, and freeing the
+ * token leaves the watcher behind in PFS_TOKEN_STOP_WAIT_MS. */
+static void test_a_hung_file_system_blocks_only_the_watcher(void)
+{
+	double slack = 0.5 * time_factor();
+	struct pfs_token *token;
+	char *real, *link, *mnt, *path, *tmp;
+	struct dir d;
+	gint64 start;
+	pid_t server;
+	int i;
+
+	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+		g_test_skip("needs root and /dev/fuse to mount");
+		return;
+	}
+	dir_init(&d);
+	real = g_build_filename(d.path, "real", NULL);
+	link = g_build_filename(d.path, "link", NULL);
+	mnt = g_build_filename(d.path, "mnt", NULL);
+	tmp = g_build_filename(d.path, "tmp", NULL);
+	path = g_build_filename(link, "token", NULL);
+	g_assert_cmpint(g_mkdir(real, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
+	g_assert_cmpint(symlink(real, link), ==, 0);
+	g_free(d.token);
+	d.token = g_build_filename(real, "token", NULL);
+	put_file(&d, FIRST "\n", 0600);
+	server = hung_mount(mnt);	/* before any thread: it forks */
+	if (server < 0) {
+		g_test_skip("cannot mount a FUSE filesystem here");
+		goto out;
+	}
+	token = open_ok(path);
+	g_assert_cmpint(pfs_token_start(token), ==, 0);
+	look(token);
+	g_assert_cmpint(symlink(mnt, tmp), ==, 0);
+	g_assert_cmpint(rename(tmp, link), ==, 0);
+
+	deadline(10);		/* the old token.c stat()ed in the request */
+	start = g_get_monotonic_time();
+	assert_token(token, FIRST);
+	g_assert_cmpfloat(seconds_since(start), <, PFS_TOKEN_LOOK_WAIT_MS / 1e3 + slack);
+	hung_wait_for_a_lookup();
+	start = g_get_monotonic_time();
+	for (i = 0; i < 20; i++) {
+		assert_token(token, FIRST);
+		pfs_token_generation(token);
+	}
+	/* waiting 100 ms each, these would take 4 s */
+	g_assert_cmpfloat(seconds_since(start), <, slack);
+	start = g_get_monotonic_time();
+	pfs_token_free(token);
+	g_assert_cmpfloat(seconds_since(start), <, PFS_TOKEN_STOP_WAIT_MS / 1e3 + slack);
+	alarm(0);
+	hung_unmount(server);
+out:
+	g_free(path);
+	g_free(tmp);
+	g_free(mnt);
+	g_free(link);
+	g_free(real);
+	dir_cleanup(&d);
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
@@ -492,5 +668,7 @@ int main(int argc, char *argv[])
 			test_first_request_starts_the_watcher);
 	g_test_add_func("/token/a_forked_child_starts_its_own_watcher",
 			test_a_forked_child_starts_its_own_watcher);
+	g_test_add_func("/token/a_hung_file_system_blocks_only_the_watcher",
+			test_a_hung_file_system_blocks_only_the_watcher);
 	return g_test_run();
 }
