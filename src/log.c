@@ -16,11 +16,45 @@ struct secret {
 	char *text;
 	size_t len;
 	unsigned count;		/* registrations */
+	/* every PFS_LOG_SECRET_PIECE-byte piece of text (keys point into
+	 * it; the first place of a piece that occurs twice), or NULL for a
+	 * secret shorter than that */
+	GHashTable *pieces;
 };
+
+/* Pieces are PFS_LOG_SECRET_PIECE bytes, not strings: FNV-1a and memcmp. */
+static guint piece_hash(gconstpointer key)
+{
+	const unsigned char *p = key;
+	guint h = 2166136261u;
+	int i;
+
+	for (i = 0; i < PFS_LOG_SECRET_PIECE; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static gboolean piece_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, PFS_LOG_SECRET_PIECE) == 0;
+}
+
+static GHashTable *index_pieces(const char *text, size_t len)
+{
+	GHashTable *pieces;
+	size_t i;
+
+	if (len < PFS_LOG_SECRET_PIECE)
+		return NULL;
+	pieces = g_hash_table_new(piece_hash, piece_equal);
+	for (i = 0; i + PFS_LOG_SECRET_PIECE <= len; i++)
+		if (!g_hash_table_contains(pieces, text + i))
+			g_hash_table_add(pieces, (gpointer)(text + i));
+	return pieces;
+}
 
 static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 static GPtrArray *secrets;	/* of struct secret *; guarded by secrets_lock */
-static size_t longest_secret;	/* guarded by secrets_lock */
 
 void pfs_log_init(int foreground, int debug)
 {
@@ -51,9 +85,8 @@ void pfs_log_add_secret(const char *text)
 	s->text = g_strdup(text);
 	s->len = strlen(text);
 	s->count = 1;
+	s->pieces = index_pieces(s->text, s->len);
 	g_ptr_array_add(secrets, s);
-	if (s->len > longest_secret)
-		longest_secret = s->len;
 out:
 	pthread_mutex_unlock(&secrets_lock);
 }
@@ -71,6 +104,8 @@ void pfs_log_remove_secret(const char *text)
 		if (strcmp(s->text, text) != 0)
 			continue;
 		if (--s->count == 0) {
+			if (s->pieces)
+				g_hash_table_destroy(s->pieces);
 			explicit_bzero(s->text, s->len);
 			g_free(s->text);
 			g_free(s);
@@ -78,41 +113,54 @@ void pfs_log_remove_secret(const char *text)
 		}
 		break;
 	}
-	/* longest_secret only bounds a search window: too large is harmless */
 	pthread_mutex_unlock(&secrets_lock);
 }
 
-/* Where the first secret, or piece of at least PFS_LOG_SECRET_PIECE bytes
- * that starts one, begins in @text at or after @from, if it begins before
- * @scan_end; @len if none does. Its length (which may reach past
- * @scan_end) in *@match_len. Called with secrets_lock held. */
+/* How long the piece of @s that @text (@avail bytes) begins with is, if
+ * it is at least PFS_LOG_SECRET_PIECE bytes long (or all of a shorter
+ * secret); else 0. */
+static size_t piece_at(const struct secret *s, const char *text, size_t avail)
+{
+	const char *found;
+	size_t k;
+
+	if (!s->pieces)
+		return avail >= s->len && memcmp(text, s->text, s->len) == 0 ?
+		       s->len : 0;
+	if (avail < PFS_LOG_SECRET_PIECE ||
+	    !g_hash_table_lookup_extended(s->pieces, text, (gpointer *)&found, NULL))
+		return 0;
+	/* the piece's first place in s; a longer match elsewhere in s is
+	 * found as a second match right after this one */
+	for (k = PFS_LOG_SECRET_PIECE; k < avail &&
+	     found + k < s->text + s->len && text[k] == found[k]; k++)
+		;
+	return k;
+}
+
+/* Where the first secret, or piece of one of at least
+ * PFS_LOG_SECRET_PIECE bytes, begins in @text at or after @from, if it
+ * begins before @scan_end; @len if none does. Its length (which may reach
+ * past @scan_end) in *@match_len. One hash lookup per byte and secret.
+ * Called with secrets_lock held. */
 static size_t next_secret(const char *text, size_t len, size_t from,
 			  size_t scan_end, size_t *match_len)
 {
-	size_t best = len;
-	guint i;
+	size_t i, end = MIN(len, scan_end);
+	guint j;
 
-	for (i = 0; secrets && i < secrets->len; i++) {
-		const struct secret *s = g_ptr_array_index(secrets, i);
-		size_t key = MIN(s->len, (size_t)PFS_LOG_SECRET_PIECE);
-		size_t end = MIN(len, scan_end + key);
-		const char *hit;
-		size_t at, k;
+	for (i = from; i < end; i++) {
+		size_t best = 0;
 
-		if (from >= end)
-			continue;
-		hit = memmem(text + from, end - from, s->text, key);
-		if (!hit || (size_t)(hit - text) > best)
-			continue;
-		at = (size_t)(hit - text);
-		for (k = key; k < s->len && at + k < len && hit[k] == s->text[k]; k++)
-			;
-		if (at < best || k > *match_len) {
-			best = at;
-			*match_len = k;
+		for (j = 0; j < secrets->len; j++)
+			best = MAX(best, piece_at(g_ptr_array_index(secrets, j),
+						  text + i, len - i));
+		if (best > 0) {
+			*match_len = best;
+			return i;
 		}
 	}
-	return best;
+	return len;
 }
 
 /* Length of the valid UTF-8 character at @p (@avail bytes there) with its
@@ -211,7 +259,7 @@ char *pfs_log_clean(char *buf, size_t size, const char *text, size_t len)
 	pthread_mutex_lock(&secrets_lock);
 	/* no byte past 2 * room can reach the output, but a secret that
 	 * begins before it may reach on: scan only that far */
-#define SCAN_END(from) ((from) + 2 * o.room + 1 + longest_secret)
+#define SCAN_END(from) (secrets && secrets->len ? (from) + 2 * o.room + 1 : 0)
 	next = next_secret(text, len, 0, SCAN_END(0), &match);
 	while (i < len) {
 		size_t k;

@@ -10,13 +10,13 @@
  * when they keep it in a buffer of their own (error messages).
  *
  * Secrets: a registry, guarded by a mutex inside, of strings never to be
- * written. Wherever a secret occurs in a line, and wherever a piece of at
- * least PFS_LOG_SECRET_PIECE bytes that starts a secret occurs (a quoted
- * token cut short by someone's truncation), the match is replaced with
- * PFS_LOG_REDACTED. Pieces that do not start a secret, and pieces shorter
- * than PFS_LOG_SECRET_PIECE, are not found: nobody here cuts text at the
- * front, and 15 characters of a 6 KiB token are worthless. Cost: one
- * memmem() per secret per line on its first PFS_LOG_SECRET_PIECE bytes.
+ * written. Wherever a secret occurs in a line, and wherever any piece of
+ * one at least PFS_LOG_SECRET_PIECE bytes long occurs (a quoted token cut
+ * short by someone's truncation, at either end), the match is replaced
+ * with PFS_LOG_REDACTED. Shorter pieces are left: 15 characters of a
+ * 6 KiB token are worthless, and may be anything. Cost: each secret keeps
+ * a hash table of its pieces (about 24 bytes a byte of secret), and a
+ * line costs one lookup per byte and secret.
  *
  * All functions are thread-safe but pfs_log_init().
  */

@@ -103,6 +103,9 @@ static void test_secrets_are_redacted(void)
 			==, "echo: X-Auth-Token: [redacted]...");
 	g_assert_cmpstr(clean(buf, sizeof(buf), "MIIZbAYJKoZIhvcNAQcCoIIZ\n"), ==,
 			"[redacted]?");
+	/* a piece from the middle, cut at both ends */
+	g_assert_cmpstr(clean(buf, sizeof(buf), "[KoZIhvcNAQcCoIIZXTC]"), ==,
+			"[[redacted]]");
 	/* 15 characters say nothing, and may be anything */
 	g_assert_cmpstr(clean(buf, sizeof(buf), "MIIZbAYJKoZIhvc"), ==, "MIIZbAYJKoZIhvc");
 	pfs_log_remove_secret(SECRET);
@@ -149,6 +152,20 @@ static void test_registrations_are_counted(void)
 	pfs_log_remove_secret(SECRET);
 	pfs_log_remove_secret("never added");
 	g_assert_cmpstr(clean(buf, sizeof(buf), SECRET), ==, SECRET);
+}
+
+/* Every piece of 16 characters, whatever the text around it. */
+static void test_every_piece_is_found(void)
+{
+	char text[128], buf[128];
+	size_t i;
+
+	pfs_log_add_secret(SECRET);
+	for (i = 0; i + PFS_LOG_SECRET_PIECE <= strlen(SECRET); i++) {
+		g_snprintf(text, sizeof(text), "x%.*sy", PFS_LOG_SECRET_PIECE, SECRET + i);
+		g_assert_cmpstr(clean(buf, sizeof(buf), text), ==, "x[redacted]y");
+	}
+	pfs_log_remove_secret(SECRET);
 }
 
 static void test_several_secrets(void)
@@ -235,6 +252,7 @@ int main(int argc, char *argv[])
 			test_redaction_comes_before_cutting);
 	g_test_add_func("/log/short_secrets_only_whole", test_short_secrets_only_whole);
 	g_test_add_func("/log/registrations_are_counted", test_registrations_are_counted);
+	g_test_add_func("/log/every_piece_is_found", test_every_piece_is_found);
 	g_test_add_func("/log/several_secrets", test_several_secrets);
 	g_test_add_func("/log/log_lines_are_clean_and_redacted",
 			test_log_lines_are_clean_and_redacted);
