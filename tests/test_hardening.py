@@ -428,7 +428,8 @@ def test_401_pauses_the_mount_serves_cached_copies_and_a_new_token_ends_it(
                and len(sim.api_requests(PIPELINE_ERROR)) >= 2,
                timeout=10, message="401s after the pauses")
     sim.clear_faults()
-    mount.token_file.write_text(TEST_TOKEN + "\n")        # rotated: the pause is over
+    sim.set_token("rotated-token")
+    mount.token_file.write_text("rotated-token\n")        # a new token: the pause is over
     result, elapsed = attempt(mnt / PIPELINE_NULLS / "1" / "pipeline_name")
     assert result == "空值流水线\n".encode(), f"after the token file changed: {result!r} in {elapsed:.1f} s"
 
