@@ -715,6 +715,14 @@ static bool credentials_changed(struct pfs_cache *cache, struct pfs_flight *f)
 	return now != refused;
 }
 
+/* How much of a reader's time a request should have: a reader does not
+ * wait for a retry that would leave its request less (it would fail for
+ * want of time, and back the entry off further). */
+static double request_room(const struct pfs_cache *cache)
+{
+	return MIN(1.0, cache->config.timeout / 2);
+}
+
 /* Called with the lock held, @e and @p pinned: 0 when what the reader
  * asked for may be served; else the error, -ETIMEDOUT at the reader's
  * deadline. Readers only wait: the requests run on the workers. */
@@ -732,6 +740,8 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 			return 0;
 		if (has_copy(e, p))
 			return refresh(cache, reader, e, p);
+		if (now >= reader->deadline)
+			return -ETIMEDOUT;
 		if (f->fetching) {
 			hurry(cache, f);
 			res = pfs_flight_wait(&cache->board, f, reader->deadline,
@@ -753,7 +763,7 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 		if (now < f->retry_at) {
 			/* backing off: wait for the retry if it comes in time
 			 * and can help, else the last error at once */
-			if (f->retry_at > reader->deadline ||
+			if (f->retry_at + request_room(cache) > reader->deadline ||
 			    !pfs_flight_worth_waiting(f->last_err))
 				return f->last_err < 0 ? f->last_err : -EIO;
 			res = pfs_flight_nap(&cache->board, f->retry_at, reader);
@@ -761,13 +771,17 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 				return res;
 			continue;
 		}
-		/* a latest call under way may be bringing this very build */
-		if (e && p->flight.fetching && !waited_for_latest) {
+		/* a latest call under way may be bringing this very build:
+		 * worth a short wait, not one behind a call that hangs */
+		if (e && p->flight.fetching && !waited_for_latest &&
+		    (!p->latest_known || g_strcmp0(p->latest, e->build_id) == 0)) {
 			waited_for_latest = true;
 			hurry(cache, &p->flight);
 			res = pfs_flight_wait(&cache->board, &p->flight,
-					      reader->deadline, reader);
-			if (res < 0)
+					      MIN(p->flight.started_at + PFS_CACHE_PATIENCE,
+						  reader->deadline - request_room(cache)),
+					      reader);
+			if (res < 0 && res != -ETIMEDOUT)
 				return res;
 			continue;
 		}
