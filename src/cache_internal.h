@@ -1,0 +1,112 @@
+/* cache_internal.h - what cache.c (entries, slots, the memory bound,
+ * listings) and cache_fetch.c (requests on the workers, readers, prefetch)
+ * share. Not for other modules: they use cache.h.
+ *
+ * Locking: every function here is called with cache->board.lock held.
+ */
+#ifndef PFS_CACHE_INTERNAL_H
+#define PFS_CACHE_INTERNAL_H
+
+#include "cache.h"
+
+#include <glib.h>
+
+/* Pipelines per batch call: keeps its URL under 2 KB. */
+#define BATCH_MAX 50
+/* Entries of a kind kept at least, whatever cache_size says. */
+#define MIN_ENTRIES 1024
+/* cache_size bytes per entry kept: ~300 B each, a tenth of the cache. */
+#define BYTES_PER_ENTRY 4096
+struct build_entry {
+	uint32_t slot;
+	unsigned pins;			/* callers between slot and unpin */
+	int64_t kernel_refs;		/* lookups the kernel holds */
+	char *pipeline_id;
+	char *build_id;
+	struct pfs_build *build;	/* last good copy, or NULL */
+	size_t size;			/* of build, as counted in cache->bytes */
+	double asked_at;		/* when the request that brought it began */
+	GList lru_link;			/* in cache->lru while build is set */
+	struct pfs_flight flight;
+};
+
+struct pipeline_entry {
+	uint32_t slot;
+	unsigned pins;
+	int64_t kernel_refs;
+	char *id;
+	bool listed;		/* shown at the root */
+	bool latest_known;	/* a latest call has succeeded */
+	char *latest;		/* the build it named, or NULL */
+	struct timespec latest_changed;	/* when latest last changed */
+	struct timespec listing_changed;	/* when builds or latest came or went */
+	struct pfs_flight flight;	/* of the latest call */
+	GPtrArray *builds;	/* ids seen, in order first seen */
+};
+
+/* Slot numbers of one kind of entry, reused once an entry is recycled. */
+struct slot_table {
+	GPtrArray *entries;	/* slot -> entry, NULL when free */
+	GArray *free;		/* of uint32_t: free slots */
+	guint used;
+	guint recycle_at;	/* look for entries to recycle at this many */
+};
+
+struct pfs_cache {
+	struct pfs_api *api;
+	struct pfs_cache_config config;
+	struct pfs_flight_board board;	/* its lock guards all below */
+	GThreadPool *workers;		/* of struct job: every request */
+	GHashTable *pipelines;		/* id -> struct pipeline_entry */
+	GPtrArray *listed;		/* ids shown at the root, in order */
+	struct timespec listed_changed;	/* when the last id was added */
+	GHashTable *builds;		/* "pipeline/build" -> struct build_entry */
+	struct slot_table pipeline_slots;
+	struct slot_table build_slots;
+	guint max_entries;		/* of a kind, before recycling */
+	GQueue lru;			/* entries holding a build, newest first */
+	bool no_batch;			/* the service refused the batch call */
+	size_t bytes;			/* sum of their sizes */
+};
+
+/* A request for a worker; the flights it serves are marked fetching with
+ * it as their job until a worker takes it. */
+struct job {
+	char *pipeline_id;
+	char *build_id;		/* NULL: the latest call */
+	char **batch;		/* instead: the batch call for these pipelines */
+	double deadline;	/* how long it may wait for the limiter; 0: not */
+};
+
+/* Monotonic seconds. */
+double pfs_cache_now(void);
+
+/* The entry of an id, made if missing. An entry may be recycled once the
+ * lock is dropped unless it is pinned, fetching, listed, or the kernel
+ * holds it. */
+struct pipeline_entry *pfs_cache_find_pipeline(struct pfs_cache *cache,
+					       const char *id);
+struct pipeline_entry *pfs_cache_pipeline_entry(struct pfs_cache *cache,
+						const char *id);
+struct build_entry *pfs_cache_build_entry(struct pfs_cache *cache,
+					  const char *pipeline_id,
+					  const char *build_id);
+
+/* Shows @p at the root. */
+void pfs_cache_note_listed(struct pfs_cache *cache, struct pipeline_entry *p);
+
+/* Installs @build, fetched by a request that began at @asked_at
+ * (monotonic), unless the copy is newer or completed. */
+void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
+			     const char *build_id, struct pfs_build *build,
+			     double asked_at);
+/* Drops @e's copy (open files keep theirs). */
+void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e);
+/* @e was used: last to be evicted. */
+void pfs_cache_touch(struct pfs_cache *cache, struct build_entry *e);
+
+/* The workers' function, and how a job is freed (cache_fetch.c). */
+void pfs_cache_run_job(gpointer data, gpointer user_data);
+void pfs_cache_free_job(void *data);
+
+#endif
