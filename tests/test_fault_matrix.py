@@ -15,8 +15,9 @@ for build 3 (or for A's latest call), and checks what the issue promises:
   pause the whole mount (401, 403, 429, 503 with Retry-After) and a dead
   server leave nothing but cached copies readable, so for those the siblings
   are read once before the fault and again during it;
-- the service sees a bounded number of requests for the case: one is due,
-  REQUEST_BOUND allows for a backoff that expires under load, throttling
+- the service sees a bounded number of requests for the case: at most one
+  per read (a read during the backoff waits for its retry when that comes
+  within its timeout, so the requests are spaced by the backoff), throttling
   kinds one more for the retry a read may make within its timeout;
 - once the fault is gone the copy or a fresh answer is served, and the mount
   still works.
@@ -63,7 +64,7 @@ FAULTS = {
 }
 PAUSING = {"401", "403", "429", "429-retry-after", "503-retry-after", "dead"}
 THROTTLING = {"429", "429-retry-after", "503-retry-after"}
-REQUEST_BOUND = {kind: 3 if kind in THROTTLING else 2 for kind in FAULTS}
+REQUEST_BOUND = {kind: 4 if kind in THROTTLING else 3 for kind in FAULTS}
 SIBLING_BOUND = 1.0                   # seconds (scaled) a read of a sibling may take
 
 

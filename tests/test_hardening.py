@@ -402,8 +402,12 @@ def test_oversize_answer_is_cut_off_at_the_limit_and_backed_off(sim, mount_facto
     sent = [entry["bytes_sent"] for entry in requests]
     sim.clear_faults()
     assert max(sent) <= SIZE_LIMIT + SOCKET_BUFFERS, f"the service sent {sent} bytes"
-    # three reads in a row: the second and third fall in the backoff
-    assert len(sent) <= 2, f"3 reads made {len(sent)} requests of {sent} bytes"
+    # three reads in a row: the second and third fall in the backoff and
+    # wait for its retry (within their timeout): one request per backoff
+    assert len(sent) <= 3, f"3 reads made {len(sent)} requests of {sent} bytes"
+    times = sorted(entry["time"] for entry in requests)
+    assert all(later - earlier >= 0.45 for earlier, later in zip(times, times[1:])), \
+        f"requests {[round(t - times[0], 2) for t in times]} s apart: not backed off"
 
 
 def test_401_pauses_the_mount_serves_cached_copies_and_a_new_token_ends_it(

@@ -293,7 +293,9 @@ def test_429_without_retry_after_still_pauses_before_asking_again(mount_with, si
 
 def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes(
         mount_with, sim):
-    mount = mount_with(timeout=1, **ALL_LISTED)
+    # a reader waits for a retry only when its request still has room after
+    # it (min(1 s, timeout / 2)): timeout=2 leaves a read at first + 2.2 that
+    mount = mount_with(timeout=2, **ALL_LISTED)
     mnt = mount.mountpoint
     sim.fault(kind="status", status=429, headers={"Retry-After": "3"}, count=1,
               pipeline_id=PIPELINE_SUCCESS)
@@ -315,7 +317,7 @@ def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes
     assert len(sim.requests()) == 1, sim.requests()
 
     # once the pause ends within the timeout, a reader waits for it and gets the build
-    wait_past(first, 2.2, "the pause to end within timeout=1")
+    wait_past(first, 2.2, "the pause to end within timeout=2")
     content, took = timed_read(mnt / PIPELINE_ERROR / "12" / "outcome")
     assert content == b"error\n"
     assert took < scaled(1.5)
