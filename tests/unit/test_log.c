@@ -162,7 +162,7 @@ static void test_every_piece_is_found(void)
 
 	pfs_log_add_secret(SECRET);
 	for (i = 0; i + PFS_LOG_SECRET_PIECE <= strlen(SECRET); i++) {
-		g_snprintf(text, sizeof(text), "x%.*sy", PFS_LOG_SECRET_PIECE, SECRET + i);
+		g_snprintf(text, sizeof(text), "x%.*sy", PFS_LOG_SECRET_PIECE, &SECRET[i]);
 		g_assert_cmpstr(clean(buf, sizeof(buf), text), ==, "x[redacted]y");
 	}
 	pfs_log_remove_secret(SECRET);
