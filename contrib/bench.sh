@@ -11,11 +11,6 @@ source "$top/contrib/ensure-deps.sh"
 
 ensure_deps
 echo "==> building in build-release" >&2
-if ! build_pipelinefs build-release -Dbuildtype=release; then
-  # build_pipelinefs is quiet: show why it failed
-  ninja -C "$top/build-release" >&2 || true
-  echo "==> the build failed" >&2
-  exit 1
-fi
+build_pipelinefs build-release -Dbuildtype=release
 echo "==> benchmarking" >&2
 PIPELINEFS_BIN="$top/build-release/src/pipelinefs" exec "$top/bench/pipelinefs-bench" "$@"

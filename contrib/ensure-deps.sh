@@ -29,14 +29,19 @@ ensure_deps() {
   ensure_packages "${PIPELINEFS_PACKAGES[@]}"
 }
 
-# build_pipelinefs BUILDDIR [meson options...]: configure once, then build.
+# build_pipelinefs BUILDDIR [meson options...]: configure once, then build;
+# quiet when it works, the compiler's errors on stderr when not.
 build_pipelinefs() {
   local builddir=$1; shift
   local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   if [ ! -f "$top/$builddir/build.ninja" ]; then
-    meson setup "$top/$builddir" "$top" "$@" >/dev/null
+    meson setup "$top/$builddir" "$top" "$@" >/dev/null || return 1
   fi
-  ninja -C "$top/$builddir" >/dev/null
+  if ! ninja -C "$top/$builddir" >/dev/null; then
+    ninja -C "$top/$builddir" >&2
+    echo "==> the build in $builddir failed" >&2
+    return 1
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
