@@ -117,6 +117,29 @@ static int parse_body(const char *path, const struct pfs_http_response *resp,
 	return res;
 }
 
+/* An answer about another build, or naming its build with something no
+ * id can be (a misrouted proxy, a bug upstream), answers nothing asked:
+ * as any unusable body it must not replace a good copy. A null or missing
+ * id is fine (the API document's own example has them). */
+static int check_identity(const char *path, const struct pfs_build *build,
+			  const char *pipeline_id, const char *build_id,
+			  struct pfs_api_failure *failure)
+{
+	const char *why = NULL;
+
+	if (build->bad_identity)
+		why = "names its build or pipeline with no usable id";
+	else if (build->pipeline_id && strcmp(build->pipeline_id, pipeline_id) != 0)
+		why = "is about another pipeline";
+	else if (build_id && build->build_id && strcmp(build->build_id, build_id) != 0)
+		why = "is about another build";
+	if (!why)
+		return 0;
+	snprintf(failure->what, sizeof(failure->what),
+		 "GET %s: HTTP 200 with an unusable body: it %s", path, why);
+	return -EPROTO;
+}
+
 static bool is_throttling(const struct pfs_http_response *resp)
 {
 	return resp->status == 429 || (resp->status == 503 && resp->retry_after >= 0);
@@ -242,6 +265,13 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 	if (res == 0) {
 		res = parse_body(path, &resp, out, failure);
 		pfs_http_response_clear(&resp);
+	}
+	if (res == 0) {
+		res = check_identity(path, *out, pipeline_id, build_id, failure);
+		if (res < 0) {
+			pfs_build_unref(*out);
+			*out = NULL;
+		}
 	}
 	g_free(path);
 	return res;

@@ -242,6 +242,20 @@ static void note_build_seen(struct pfs_cache *cache, const char *pipeline_id,
 	clock_gettime(CLOCK_REALTIME, &p->listing_changed);
 }
 
+void pfs_cache_note_gone(struct pfs_cache *cache, const char *pipeline_id,
+			 const char *build_id)
+{
+	struct pipeline_entry *p = pfs_cache_find_pipeline(cache, pipeline_id);
+	guint i;
+
+	for (i = 0; p && i < p->builds->len; i++)
+		if (strcmp(p->builds->pdata[i], build_id) == 0) {
+			g_ptr_array_remove_index(p->builds, i);
+			clock_gettime(CLOCK_REALTIME, &p->listing_changed);
+			return;
+		}
+}
+
 /* ---- the memory bound ------------------------------------------------ */
 
 /* Called with the lock held. */

@@ -78,6 +78,8 @@ static void forget_copy_if_refused(struct pfs_cache *cache, int err,
 		return;
 	if (e)
 		pfs_cache_drop_build(cache, e);
+	if (e && err == -ENOENT)	/* gone: ls and find must not list it */
+		pfs_cache_note_gone(cache, e->pipeline_id, e->build_id);
 	if (p && p->latest_known) {
 		p->latest_known = false;
 		g_free(p->latest);

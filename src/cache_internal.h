@@ -95,6 +95,10 @@ struct build_entry *pfs_cache_build_entry(struct pfs_cache *cache,
 /* Shows @p at the root. */
 void pfs_cache_note_listed(struct pfs_cache *cache, struct pipeline_entry *p);
 
+/* The service said @build_id is gone: no longer listed. */
+void pfs_cache_note_gone(struct pfs_cache *cache, const char *pipeline_id,
+			 const char *build_id);
+
 /* Installs @build, fetched by a request that began at @asked_at
  * (monotonic), unless the copy is newer or completed. */
 void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,

@@ -408,6 +408,17 @@ static char *id_text(struct json_object *value)
 	return g_strdup(text);
 }
 
+/* The id in @body's field @key: *@id a copy, or NULL; true if the field
+ * holds something (not null) that is no usable id. */
+static bool read_id(struct json_object *body, const char *key, char **id)
+{
+	struct json_object *value = NULL;
+
+	json_object_object_get_ex(body, key, &value);
+	*id = id_text(value);
+	return value && !json_object_is_type(value, json_type_null) && !*id;
+}
+
 static void read_build_identity(struct pfs_build *build,
 				struct json_object *body)
 {
@@ -416,9 +427,8 @@ static void read_build_identity(struct pfs_build *build,
 	json_object_object_get_ex(body, "status", &value);
 	build->completed = value && json_object_is_type(value, json_type_string) &&
 			   strcmp(json_object_get_string(value), "completed") == 0;
-	value = NULL;
-	json_object_object_get_ex(body, "build_id", &value);
-	build->build_id = id_text(value);
+	build->bad_identity = read_id(body, "build_id", &build->build_id);
+	build->bad_identity |= read_id(body, "pipeline_id", &build->pipeline_id);
 }
 
 static void builder_init(struct builder *b, size_t body_len)
@@ -615,6 +625,7 @@ void pfs_build_unref(struct pfs_build *build)
 	g_free(build->nodes);
 	g_free(build->strings);
 	g_free(build->build_id);
+	g_free(build->pipeline_id);
 	g_free(build);
 }
 

@@ -47,6 +47,8 @@ struct pfs_build {
 	char *strings;
 	size_t strings_len;
 	char *build_id;		/* body's build_id if a valid id, else NULL */
+	char *pipeline_id;	/* body's pipeline_id if a valid id, else NULL */
+	bool bad_identity;	/* either holds something no id can be */
 	bool completed;		/* status is "completed": never changes again */
 	/* wall clock, set by the cache before sharing; the mtime of the
 	 * build's files, so that the kernel drops its cached pages of a build

@@ -57,7 +57,7 @@ static void print_usage(const char *progname)
 	       "                           changes (or the token in $PIPELINEFS_TOKEN)\n"
 	       "    -o pipelines=ID[:ID]   pipelines listed at the root\n"
 	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
-	       "                           'latest' (default: 5)\n"
+	       "                           'latest' (1-86400, default: 5)\n"
 	       "    -o timeout=SECONDS     limit of one HTTP request, and of all a\n"
 	       "                           read waits for (default: 30)\n"
 	       "    -o max_requests=N      requests in flight at most (default: 8)\n"
@@ -228,7 +228,9 @@ static int check_numbers(struct pfs_options *opts)
 	unsigned prefetch = (unsigned)opts->prefetch;
 
 	/* || stops at the first bad value: one error line, not several */
-	if (parse_number("ttl", opts->ttl_text, 0, 86400, &opts->ttl) < 0 ||
+	/* under a second every lookup, stat and read of a file would ask the
+	 * service again: a request storm by configuration */
+	if (parse_number("ttl", opts->ttl_text, 1, 86400, &opts->ttl) < 0 ||
 	    parse_number("timeout", opts->timeout_text, 0.001, 3600,
 			 &opts->timeout) < 0 ||
 	    parse_whole("max_requests", opts->max_requests_text, 1, 1024,

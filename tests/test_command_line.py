@@ -55,6 +55,8 @@ def token_path(tmp_path):
 @pytest.mark.parametrize("options, complaint", [
     ("ttl=soon", "ttl=soon"),
     ("ttl=-1", "ttl=-1"),
+    ("ttl=0", "ttl=0"),
+    ("ttl=0.5", "ttl=0.5"),
     ("timeout=0", "timeout=0"),
     ("timeout=5s", "timeout=5s"),
     ("pipelines=abc:not/an/id", "not/an/id"),

@@ -368,6 +368,17 @@ STORMS = {
     "401": {"kind": "status", "status": 401},
     "403": {"kind": "status", "status": 403},
     "oversize": {"kind": "oversize", "size": SIZE_LIMIT + MiB},
+    # a 200 about another build (a misrouted proxy) must not replace the
+    # copy, nor, being "completed", stay cached for good
+    "another build": {"kind": "status", "status": 200,
+                      "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": "7",
+                               "status": "completed", "outcome": "success", "states": []}},
+    "another pipeline": {"kind": "status", "status": 200,
+                         "body": {"pipeline_id": PIPELINE_ERROR, "build_id": "3",
+                                  "status": "completed", "outcome": "success", "states": []}},
+    "an unusable build id": {"kind": "status", "status": 200,
+                             "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": {"x": 1},
+                                      "status": "completed", "states": []}},
 }
 
 
@@ -448,6 +459,17 @@ UNUSABLE_200 = {
     "wrong_types": {"kind": "wrong_types"},
     "html": {"kind": "html"},
     "oversize": {"kind": "oversize", "size": SIZE_LIMIT + MiB},
+    # a 200 about another build (a misrouted proxy) must not replace the
+    # copy, nor, being "completed", stay cached for good
+    "another build": {"kind": "status", "status": 200,
+                      "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": "7",
+                               "status": "completed", "outcome": "success", "states": []}},
+    "another pipeline": {"kind": "status", "status": 200,
+                         "body": {"pipeline_id": PIPELINE_ERROR, "build_id": "3",
+                                  "status": "completed", "outcome": "success", "states": []}},
+    "an unusable build id": {"kind": "status", "status": 200,
+                             "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": {"x": 1},
+                                      "status": "completed", "states": []}},
 }
 
 
@@ -591,3 +613,33 @@ def test_lazy_unmount_with_reads_blocked_exits_within_timeout(sim, mount_factory
     finally:
         sim.clear_faults()
         end_processes(cats)
+
+
+@pytest.mark.parametrize("build_id", [{"x": 1}, "../../etc", "x/y"], ids=["object", "dots", "slash"])
+def test_latest_answer_with_an_unusable_build_id_keeps_latest(sim, mount_factory, tmp_path,
+                                                               build_id):
+    mount = mount_of(mount_factory, tmp_path, sim, ttl=1, timeout=3, **ALL_LISTED)
+    latest = mount.mountpoint / PIPELINE_RUNNING / "latest"
+    assert os.readlink(latest) == "3"
+    answered = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
+    sim.fault(kind="status", status=200, pipeline_id=PIPELINE_RUNNING, build_id=None,
+              body={"pipeline_id": PIPELINE_RUNNING, "build_id": build_id, "status": "running"})
+    wait_past(answered, 1.3, "the latest answer to go stale")
+    assert os.readlink(latest) == "3"
+    wait_until(lambda: sim.api_requests(PIPELINE_RUNNING, None)[-1]["time"] > answered,
+               message="the refresh that got the unusable answer")
+    assert os.readlink(latest) == "3"
+    assert log_lines(mount, "unusable body", "no usable id")
+
+
+def test_a_build_the_service_says_is_gone_is_no_longer_listed(sim, mount_factory, tmp_path):
+    mnt = mount_of(mount_factory, tmp_path, sim, ttl=1, timeout=3, **ALL_LISTED).mountpoint
+    pipeline = mnt / PIPELINE_RUNNING
+    assert read(pipeline / "3" / "status") == RUNNING
+    assert "3" in os.listdir(pipeline)
+    cached_at = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
+    sim.fault(kind="status", status=404, pipeline_id=PIPELINE_RUNNING, build_id="3")
+    wait_past(cached_at, 1.3, "the running build to go stale")
+    assert attempt(pipeline / "3" / "status")[0] == errno.ENOENT
+    # find and ls -la must not trip over a build that no longer exists
+    assert "3" not in os.listdir(pipeline)
