@@ -7,7 +7,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/contrib/ensure-deps.sh"
 
 mnt=${1:-$top/demo-mnt}
-port=${PIPELINEFS_DEMO_PORT:-8099}
+# a free port unless one is asked for: whatever else answers on a fixed
+# port must never be what gets mounted
+port=${PIPELINEFS_DEMO_PORT:-0}
 state=$top/build/demo
 ensure_deps
 echo "==> building"
@@ -16,15 +18,26 @@ build_pipelinefs build
 mkdir -p "$state" "$mnt"
 if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
 if [ -f "$state/sim.pid" ]; then kill "$(cat "$state/sim.pid")" 2>/dev/null || true; fi
-echo "==> starting the API simulator on 127.0.0.1:$port"
-echo demo-token > "$state/token"
+echo "==> starting the API simulator (token demo-token, contrib/scenarios/demo.json)"
+(umask 077; echo demo-token > "$state/token")
 "$top/contrib/pipelinefs-sim" --port "$port" --token demo-token --quiet \
   > "$state/sim.log" 2>&1 &
 echo $! > "$state/sim.pid"
-for _ in $(seq 50); do grep -q listening "$state/sim.log" && break; sleep 0.1; done
+url=
+for _ in $(seq 100); do
+  url=$(sed -n 's/^pipelinefs-sim: listening on \(http:[^ ]*\).*/\1/p' "$state/sim.log")
+  [ -n "$url" ] && break
+  kill -0 "$(cat "$state/sim.pid")" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "demo: the simulator did not start:" >&2
+  cat "$state/sim.log" >&2
+  exit 1
+fi
 
-echo "==> mounting on $mnt"
-"$top/build/src/pipelinefs" "http://127.0.0.1:$port" "$mnt" \
+echo "==> mounting $url on $mnt"
+"$top/build/src/pipelinefs" "$url" "$mnt" \
   -o token_file="$state/token" \
   -o pipelines=8025ba36a87a4dd5af496708c2961817:c41e7b0f95d24a6e8b3f2a1d07e9c5b8:5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3:75c562a081574ff28224fb2c123a0643
 

@@ -29,13 +29,17 @@ ensure_deps() {
   ensure_packages "${PIPELINEFS_PACKAGES[@]}"
 }
 
-# build_pipelinefs BUILDDIR [meson options...]: configure once, then build;
-# quiet when it works, the compiler's errors on stderr when not.
+# build_pipelinefs BUILDDIR [meson options...]: configure (a directory that
+# exists gets the options again: test.sh must build with -Werror even where
+# demo.sh configured build/ without it), then build; quiet when it works,
+# the compiler's errors on stderr when not.
 build_pipelinefs() {
   local builddir=$1; shift
   local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   if [ ! -f "$top/$builddir/build.ninja" ]; then
     meson setup "$top/$builddir" "$top" "$@" >/dev/null || return 1
+  elif [ $# -gt 0 ]; then
+    meson configure "$top/$builddir" "$@" >/dev/null || return 1
   fi
   if ! ninja -C "$top/$builddir" >/dev/null; then
     ninja -C "$top/$builddir" >&2

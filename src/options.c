@@ -260,6 +260,11 @@ static int take_positional(struct pfs_options *opts, struct fuse_args *args)
 		opts->endpoint = g_strdup(opts->positional[0]);
 	}
 	mountpoint = opts->positional[opts->n_positional - 1];
+	/* "pipelinefs URL" alone: the endpoint came, the mountpoint did not */
+	if (opts->n_positional == 1 && (g_str_has_prefix(mountpoint, "http://") ||
+					g_str_has_prefix(mountpoint, "https://")))
+		return fail("no mountpoint given after the endpoint %s (see --help)",
+			    mountpoint);
 	return fuse_opt_add_arg(args, mountpoint) == 0 ? 0 : -1;
 }
 

@@ -113,6 +113,15 @@ def test_no_mountpoint_is_an_error():
     assert "no mountpoint" in result.stderr
 
 
+def test_endpoint_without_mountpoint_says_the_mountpoint_is_missing(token_path):
+    # it used to take the URL for the mountpoint and say "no endpoint"
+    result = run_daemon("-o", f"token_file={token_path}", "http://127.0.0.1:9",
+                        env={"PIPELINEFS_ENDPOINT": ""})
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "no mountpoint given after the endpoint http://127.0.0.1:9" in result.stderr
+
+
 def read_status(mnt, pipeline=PIPELINE_SUCCESS):
     return (mnt / pipeline / "latest" / "status").read_text()
 
