@@ -406,10 +406,10 @@ def test_oversize_answer_is_cut_off_at_the_limit_and_backed_off(sim, mount_facto
     sim.fault(kind="oversize", size=50_000_000, pipeline_id=PIPELINE_SUCCESS, build_id="7")
     for _ in range(3):
         assert attempt(mnt / PIPELINE_SUCCESS / "7" / "status")[0] == errno.EIO
-    requests = wait_until(lambda: [entry for entry in sim.api_requests(PIPELINE_SUCCESS, "7")
-                                   if entry.get("bytes_sent") is not None
-                                   and entry.get("status") is not None],
-                          timeout=10, message="the oversize answers to end")
+    def all_ended():
+        requests = sim.api_requests(PIPELINE_SUCCESS, "7")
+        return requests if requests and all(entry["ended"] for entry in requests) else None
+    requests = wait_until(all_ended, timeout=10, message="the oversize answers to end")
     sent = [entry["bytes_sent"] for entry in requests]
     sim.clear_faults()
     assert max(sent) <= SIZE_LIMIT + SOCKET_BUFFERS, f"the service sent {sent} bytes"
