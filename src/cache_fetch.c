@@ -89,33 +89,6 @@ static void forget_copy_if_refused(struct pfs_cache *cache, int err,
 	}
 }
 
-/* Runs on a worker, with the lock held, for a build whose flight is
- * fetching; drops the lock while the request runs. */
-static void fetch_build(struct pfs_cache *cache, struct build_entry *e,
-			double deadline)
-{
-	struct pfs_api_failure failure;
-	struct pfs_build *build = NULL;
-	double asked_at = e->flight.started_at;
-	char what[300];
-	int res;
-
-	pthread_mutex_unlock(&cache->board.lock);
-	res = pfs_api_get_status(cache->api, e->pipeline_id, e->build_id,
-				 deadline, &build, &failure);
-	pthread_mutex_lock(&cache->board.lock);
-	snprintf(what, sizeof(what), "pipeline %s build %s", e->pipeline_id,
-		 e->build_id);
-	pfs_flight_note(&e->flight, res, what, &failure, e->build != NULL,
-			pfs_cache_now());
-	if (res == 0) {
-		pfs_cache_install_build(cache, e->pipeline_id, e->build_id, build, asked_at);
-		pfs_build_unref(build);
-	}
-	forget_copy_if_refused(cache, res, e, NULL);
-	pfs_flight_land(&cache->board, &e->flight, res);
-}
-
 /* Called with the lock held: the service named @build_id (NULL: none)
  * as @p's latest build. */
 static void set_latest(struct pfs_cache *cache, struct pipeline_entry *p,
@@ -132,33 +105,40 @@ static void set_latest(struct pfs_cache *cache, struct pipeline_entry *p,
 	pfs_cache_note_listed(cache, p);
 }
 
-/* Runs on a worker, as fetch_build(), for @p's latest call. */
-static void fetch_latest(struct pfs_cache *cache, struct pipeline_entry *p,
-			 double deadline)
+/* Runs on a worker, with the lock held, for build @e, or (@e NULL) for
+ * @p's latest call, whose flight is fetching (so the entry is not
+ * recycled); drops the lock while the request runs. */
+static void fetch(struct pfs_cache *cache, struct build_entry *e,
+		  struct pipeline_entry *p, double deadline)
 {
+	struct pfs_flight *f = e ? &e->flight : &p->flight;
+	const char *pipeline_id = e ? e->pipeline_id : p->id;
+	const char *build_id = e ? e->build_id : NULL;
+	bool had_copy = e ? e->build != NULL : p->latest_known;
 	struct pfs_api_failure failure;
 	struct pfs_build *build = NULL;
-	double asked_at = p->flight.started_at;
+	double asked_at = f->started_at;
 	char what[300];
 	int res;
 
 	pthread_mutex_unlock(&cache->board.lock);
-	res = pfs_api_get_status(cache->api, p->id, NULL, deadline, &build,
-				 &failure);
+	res = pfs_api_get_status(cache->api, pipeline_id, build_id, deadline,
+				 &build, &failure);
 	pthread_mutex_lock(&cache->board.lock);
-	snprintf(what, sizeof(what), "pipeline %s latest", p->id);
-	pfs_flight_note(&p->flight, res, what, &failure, p->latest_known,
-			pfs_cache_now());
+	snprintf(what, sizeof(what), "pipeline %s %s%s", pipeline_id,
+		 build_id ? "build " : "latest", build_id ? build_id : "");
+	pfs_flight_note(f, res, what, &failure, had_copy, pfs_cache_now());
 	if (res == 0) {
-		set_latest(cache, p, build->build_id);
-		/* the same body is that build's status: no second request */
+		if (!e)
+			set_latest(cache, p, build->build_id);
+		/* a latest answer is that build's status: no second request */
 		if (build->build_id)
-			pfs_cache_install_build(cache, p->id, build->build_id, build,
-				      asked_at);
+			pfs_cache_install_build(cache, pipeline_id, build->build_id,
+						build, asked_at);
 		pfs_build_unref(build);
 	}
-	forget_copy_if_refused(cache, res, NULL, p);
-	pfs_flight_land(&cache->board, &p->flight, res);
+	forget_copy_if_refused(cache, res, e, p);
+	pfs_flight_land(&cache->board, f, res);
 }
 
 /* Called with the lock held, the latest flights of @ids marked fetching by
@@ -243,11 +223,11 @@ void pfs_cache_run_job(gpointer data, gpointer user_data)
 	if (job->batch)
 		fetch_latest_batch(cache, job->batch, job->deadline);
 	else if (job->build_id)
-		fetch_build(cache, pfs_cache_build_entry(cache, job->pipeline_id,
-					       job->build_id), job->deadline);
+		fetch(cache, pfs_cache_build_entry(cache, job->pipeline_id,
+						   job->build_id), NULL, job->deadline);
 	else
-		fetch_latest(cache, pfs_cache_pipeline_entry(cache, job->pipeline_id),
-			     job->deadline);
+		fetch(cache, NULL, pfs_cache_pipeline_entry(cache, job->pipeline_id),
+		      job->deadline);
 	pthread_mutex_unlock(&cache->board.lock);
 	pfs_cache_free_job(job);
 }
