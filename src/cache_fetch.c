@@ -131,9 +131,11 @@ static void fetch(struct pfs_cache *cache, struct build_entry *e,
 	if (res == 0) {
 		if (!e)
 			set_latest(cache, p, build->build_id);
-		/* a latest answer is that build's status: no second request */
-		if (build->build_id)
-			pfs_cache_install_build(cache, pipeline_id, build->build_id,
+		/* a latest answer is that build's status: no second request
+		 * (a build's own answer may name no build: it is the one asked) */
+		if (build_id || build->build_id)
+			pfs_cache_install_build(cache, pipeline_id,
+						build_id ? build_id : build->build_id,
 						build, asked_at);
 		pfs_build_unref(build);
 	}
