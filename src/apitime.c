@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +173,7 @@ int pfs_apitime_zone_new(const char *spec, GTimeZone **out, char *err,
 /* "YYYY-MM-DD HH:MM:SS": which places hold digits. */
 static const char api_layout[] = "dddd-dd-dd dd:dd:dd";
 
-static bool matches_layout(const char *text, size_t len)
+bool pfs_apitime_has_layout(const char *text, size_t len)
 {
 	size_t i;
 
@@ -195,7 +194,7 @@ int pfs_apitime_parse(GTimeZone *tz, const char *text, size_t len,
 
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	if (!matches_layout(text, len))
+	if (!pfs_apitime_has_layout(text, len))
 		return -EINVAL;
 	/* g_date_time_new() checks every range and answers NULL, quietly */
 	when = g_date_time_new(tz, digits_value(text, 4),

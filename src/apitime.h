@@ -9,6 +9,7 @@
 #ifndef PFS_APITIME_H
 #define PFS_APITIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -34,6 +35,11 @@
  * anything else (NULL and "" included). */
 int pfs_apitime_zone_new(const char *spec, GTimeZone **out, char *err,
 			 size_t errsize);
+
+/* Whether @len bytes of @text have the layout "YYYY-MM-DD HH:MM:SS"
+ * (digits where shown, nothing more; ranges are not checked). Such times
+ * of one zone sort as text in time order. */
+bool pfs_apitime_has_layout(const char *text, size_t len);
 
 /* Reads @len bytes of @text (no NUL needed) as "YYYY-MM-DD HH:MM:SS" in
  * @tz: exactly that, digits where shown, optionally followed by one

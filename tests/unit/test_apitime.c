@@ -208,6 +208,17 @@ static void test_other_text_is_refused(void)
 	g_time_zone_unref(tz);
 }
 
+static void test_layout_alone_is_checked_without_ranges(void)
+{
+	g_assert_true(pfs_apitime_has_layout("2026-11-27 16:40:51", 19));
+	g_assert_true(pfs_apitime_has_layout("9999-99-99 99:99:99", 19));
+	g_assert_true(pfs_apitime_has_layout("2026-11-27 16:40:51\n", 19));
+	g_assert_false(pfs_apitime_has_layout("2026-11-27 16:40:51\n", 20));
+	g_assert_false(pfs_apitime_has_layout("2026-11-27T16:40:51", 19));
+	g_assert_false(pfs_apitime_has_layout("2026-11-27 16:40:5", 18));
+	g_assert_false(pfs_apitime_has_layout("", 0));
+}
+
 /* Random bytes, and random edits of a good time, never crash and are
  * either refused or read as something in range. */
 static void test_garbage_never_crashes(void)
@@ -276,6 +287,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/apitime/only-len-bytes-are-read",
 			test_only_len_bytes_are_read);
 	g_test_add_func("/apitime/other-text-is-refused", test_other_text_is_refused);
+	g_test_add_func("/apitime/layout-alone-is-checked-without-ranges",
+			test_layout_alone_is_checked_without_ranges);
 	g_test_add_func("/apitime/garbage-never-crashes", test_garbage_never_crashes);
 	g_test_add_func("/apitime/iso-is-utc-seconds", test_iso_is_utc_seconds);
 	return g_test_run();
