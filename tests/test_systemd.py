@@ -8,6 +8,8 @@ as systemd would run them (no systemd needs to be running):
 - pipelines.mount: its What=, Where= and Options= mount through mount.fuse3,
   as mount(8) runs it (which drops _netdev and x-* itself; mount.fuse3 drops
   _netdev too).
+- pipelinefs-metrics.service: writes pipelinefs_up 0 when the mount cannot
+  be read, through a temporary file.
 
 systemd-analyze comes with Debian's systemd package, which
 contrib/ensure-deps.sh installs: in CI (CI set) its absence fails the test,
@@ -28,13 +30,15 @@ from conftest import (BIN, PIPELINE_SUCCESS, REPO, TEST_TOKEN, in_mount_table, r
                       require_fuse, scaled, wait_until)
 
 UNIT_DIR = REPO / "contrib" / "systemd"
-UNITS = ("pipelinefs.service", "pipelines.mount", "pipelines.automount")
+UNITS = ("pipelinefs.service", "pipelines.mount", "pipelines.automount",
+         "pipelinefs-metrics.service", "pipelinefs-metrics.timer")
 INSTALLED_BIN = "/usr/local/bin/pipelinefs"
 # what the shipped units name, replaced by the test's own
 ENDPOINT = "https://cloudpipeline-ext.cn-north-4.myhuaweicloud.com"
 MOUNTPOINT = "/pipelines"
 TOKEN_FILE = "/etc/pipelinefs/token"
 PIPELINE = "8025ba36a87a4dd5af496708c2961817"
+PROM_DIR = "/var/lib/prometheus/node-exporter"
 VERIFY_TIMEOUT = 60
 
 
@@ -69,7 +73,7 @@ def install_units(directory, edit=None):
     directory.mkdir(exist_ok=True)
     for name in UNITS:
         text = (UNIT_DIR / name).read_text(encoding="utf-8")
-        if name.endswith(".service"):
+        if name == "pipelinefs.service":
             assert INSTALLED_BIN in text, f"{name} no longer runs {INSTALLED_BIN}: update the test"
             text = text.replace(INSTALLED_BIN, BIN)
         if edit:
@@ -158,7 +162,7 @@ def localise(text, sim, tmp_path):
         file.write(TEST_TOKEN + "\n")
     text = (text.replace(INSTALLED_BIN, BIN).replace(ENDPOINT, sim.url)
             .replace(TOKEN_FILE, str(token)).replace(PIPELINE, PIPELINE_SUCCESS)
-            .replace(MOUNTPOINT, str(tmp_path / "mnt")))
+            .replace(MOUNTPOINT, str(tmp_path / "mnt")).replace(PROM_DIR, str(tmp_path / "prom")))
     if os.geteuid() != 0:        # the service runs as root; a user needs user_allow_other
         text = text.replace(",allow_other", "")
     return text
@@ -271,3 +275,16 @@ def test_mount_unit_options_mount_through_mount_fuse3(sim, tmp_path):
     finally:
         subprocess.run(["fusermount3", "-u", where], capture_output=True)
     wait_until(lambda: not in_mount_table(where), message="mount unit's mount gone")
+
+
+def test_metrics_copy_says_down_when_the_mount_cannot_be_read(sim, tmp_path):
+    """With nothing mounted on the mountpoint, the collector gets pipelinefs_up 0, not old figures."""
+    (tmp_path / "prom").mkdir()
+    prom = tmp_path / "prom" / "pipelinefs.prom"
+    prom.write_text("pipelinefs_up 1\n")
+    (line,) = unit_settings("pipelinefs-metrics.service")[("Service", "ExecStart")]
+    result = subprocess.run(shlex.split(localise(line, sim, tmp_path)), capture_output=True,
+                            text=True, timeout=scaled(20))
+    assert result.returncode == 0, result.stderr
+    assert prom.read_text() == "pipelinefs_up 0\n"
+    assert os.listdir(tmp_path / "prom") == ["pipelinefs.prom"]
