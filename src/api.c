@@ -1,6 +1,7 @@
 /* api.c - see api.h */
 #include "api.h"
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -76,6 +77,7 @@ static void describe_http_error(const char *path,
 			msg = json_string_at(nested, "message");
 		}
 	}
+	pfs_stats_request_end(PFS_STATS_HTTP_ERROR, resp->status, code, msg);
 	if (!code && !msg) {
 		/* not the service's shape: a proxy's page, perhaps one that
 		 * echoes the request (and its token) back; say only its size */
@@ -198,6 +200,7 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 			 path, res == -EACCES ? "the service refused our credentials"
 					      : "throttled, or at max_requests/rate");
 		failure->not_before = pfs_limiter_next_start(api->limiter);
+		pfs_stats_request_end(PFS_STATS_NOT_SENT, 0, NULL, NULL);
 		return res == -EACCES ? -EKEYREJECTED : -EBUSY;
 	}
 	res = send_request(api, url, deadline, resp, &failure->credentials, err,
@@ -205,6 +208,7 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	pfs_limiter_release(api->limiter);
 	if (res < 0) {
 		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
+		pfs_stats_request_end(pfs_stats_result_of(res), 0, NULL, err);
 		return res;
 	}
 	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp->status, resp->body_len);
@@ -225,6 +229,13 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	}
 	pfs_http_response_clear(resp);
 	return res;
+}
+
+/* A 200 counts (stats.h) once its body is judged: usable (@res 0) or not. */
+static void note_answer(int res, const struct pfs_api_failure *failure)
+{
+	pfs_stats_request_end(res == 0 ? PFS_STATS_OK : PFS_STATS_INVALID, 200,
+			      NULL, res == 0 ? NULL : failure->what);
 }
 
 /* GETs @path, waiting out throttling if that ends before @deadline. */
@@ -265,13 +276,13 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 	if (res == 0) {
 		res = parse_body(path, &resp, out, failure);
 		pfs_http_response_clear(&resp);
-	}
-	if (res == 0) {
-		res = check_identity(path, *out, pipeline_id, build_id, failure);
+		if (res == 0)
+			res = check_identity(path, *out, pipeline_id, build_id, failure);
 		if (res < 0) {
 			pfs_build_unref(*out);
 			*out = NULL;
 		}
+		note_answer(res, failure);
 	}
 	g_free(path);
 	return res;
@@ -296,6 +307,7 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 			snprintf(failure->what, sizeof(failure->what),
 				 "GET %s: HTTP 200 with an unusable body: %s", path, err);
 		pfs_http_response_clear(&resp);
+		note_answer(res, failure);
 	}
 	g_free(path);
 	g_free(ids);

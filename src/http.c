@@ -1,5 +1,6 @@
 /* http.c - see http.h */
 #include "http.h"
+#include "stats.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -220,6 +221,7 @@ int pfs_http_get(struct pfs_http *http, const char *url,
 	struct curl_slist *list;
 	CURLcode code;
 	CURL *curl;
+	double start;
 	int res = -ENOMEM;
 
 	memset(resp, 0, sizeof(*resp));
@@ -232,7 +234,9 @@ int pfs_http_get(struct pfs_http *http, const char *url,
 		goto out_curl;
 	t.body = g_string_new(NULL);
 	set_request_options(http, curl, url, list, timeout_ms, &t, curl_err);
+	start = pfs_stats_transfer_begin();
 	code = curl_easy_perform(curl);
+	pfs_stats_transfer_end(start, t.body->len);
 	if (code != CURLE_OK) {
 		res = transfer_error(code, &t, curl_err, err, errsize);
 		g_string_free(t.body, TRUE);

@@ -1,5 +1,6 @@
 /* limiter.c - see limiter.h */
 #include "limiter.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -191,6 +192,7 @@ double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after)
 	if (pfs_limiter_now() + pause > limiter->paused_until) {
 		limiter->paused_until = pfs_limiter_now() + pause;
 		limiter->paused_unauthorized = false;
+		pfs_stats_throttled_until(limiter->paused_until);
 	}
 	pthread_mutex_unlock(&limiter->lock);
 	return pause;
@@ -208,6 +210,7 @@ double pfs_limiter_unauthorized(struct pfs_limiter *limiter)
 	if (pfs_limiter_now() + pause > limiter->paused_until) {
 		limiter->paused_until = pfs_limiter_now() + pause;
 		limiter->paused_unauthorized = true;
+		pfs_stats_unauthorized_until(limiter->paused_until);
 	}
 	pthread_mutex_unlock(&limiter->lock);
 	return pause;
@@ -219,6 +222,7 @@ void pfs_limiter_credentials_changed(struct pfs_limiter *limiter)
 	if (limiter->paused_unauthorized) {
 		limiter->paused_until = 0;
 		limiter->paused_unauthorized = false;
+		pfs_stats_unauthorized_until(0);
 		pthread_cond_broadcast(&limiter->changed);
 	}
 	limiter->refusals = 0;
