@@ -20,6 +20,7 @@ pass plain numbers to them.  Lower bounds ("asked again no sooner than 2 s")
 are never scaled: a slow machine only makes things later.
 """
 
+import datetime
 import itertools
 import json
 import os
@@ -791,3 +792,164 @@ def run_in_threads(works):
     for thread in threads:
         thread.join(scaled(THREAD_JOIN_TIMEOUT))
     return results
+
+
+# --------------------------------------------------------------------------
+# Issue 7 (monitoring): API times, the mount's own state, followers and waiters
+
+SERVICE_ZONE = 8 * 3600          # the API's times carry no zone: pipelinefs reads them in +08:00
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def api_epoch(text, offset=SERVICE_ZONE):
+    """The Unix time of an API time ("2026-11-28 09:03:00") read at UTC offset (seconds)."""
+    naive = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    return naive.replace(tzinfo=datetime.timezone(datetime.timedelta(seconds=offset))).timestamp()
+
+
+def api_time(epoch, offset=SERVICE_ZONE):
+    """The API's way of writing the Unix time epoch: local time at offset, no zone."""
+    zone = datetime.timezone(datetime.timedelta(seconds=offset))
+    return datetime.datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso_epoch(text):
+    """The Unix time of an ISO 8601 UTC time in seconds ("2026-11-30T12:34:56Z")."""
+    assert ISO_TIME.fullmatch(text), f"{text!r} is not an ISO 8601 UTC time in seconds"
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def health(mnt):
+    """MOUNT/.pipelinefs/health as {key: value} (each line "key: value")."""
+    lines = read(pathlib.Path(mnt) / ".pipelinefs" / "health").decode("utf-8").splitlines()
+    pairs = [line.split(": ", 1) for line in lines]
+    assert all(len(pair) == 2 for pair in pairs), f"not key: value lines: {lines}"
+    return dict(pairs)
+
+
+METRIC_SAMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)')
+METRIC_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+
+
+def metric_samples(text):
+    """Prometheus text -> {(name, ((label, value), ...)): float}; comments skipped.
+
+    A minimal reader for tests that need a value; tests/prometheus_text.py is
+    the strict parser that checks the format itself.
+    """
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = METRIC_SAMPLE.fullmatch(line)
+        assert match, f"not a sample line: {line!r}"
+        name, labels, value = match.groups()
+        pairs = tuple(sorted(METRIC_LABEL.findall(labels or "")))
+        samples[(name, pairs)] = float(value)
+    return samples
+
+
+def metrics(mnt):
+    """The samples of MOUNT/.pipelinefs/metrics (see metric_samples)."""
+    return metric_samples(read(pathlib.Path(mnt) / ".pipelinefs" / "metrics").decode("utf-8"))
+
+
+def metric(mnt, name, **labels):
+    """One sample of MOUNT/.pipelinefs/metrics, or None if it is not there."""
+    return metrics(mnt).get((name, tuple(sorted(labels.items()))))
+
+
+def waiters(mnt):
+    """The daemon's pipelinefs_waiters gauge: readers blocked on a `wait` file."""
+    return metric(mnt, "pipelinefs_waiters")
+
+
+def answered_since(sim, moment, pipeline_id, build_id=ANY):
+    """Wait until a request for the build arrived after moment and its answer ended.
+
+    The daemon has then been told whatever the service says now; a read after
+    it that finds its copy stale waits for that answer (up to a second).
+    """
+    def answered():
+        return [entry for entry in sim.requests_since(moment, pipeline_id, build_id)
+                if entry["ended"]]
+    return wait_until(answered, timeout=10,
+                      message=f"an answer about {pipeline_id} build {build_id}")
+
+
+class Processes:
+    """Subprocesses of a test (readers that may block on the mount), killed at teardown."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, command, **kwargs):
+        """Popen(command) with stdin closed and stdout, stderr piped (unless given)."""
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        process = subprocess.Popen([str(part) for part in command], **kwargs)
+        self.started.append(process)
+        return process
+
+    def end_all(self):
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+        for process in self.started:
+            try:
+                process.wait(scaled(10))
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@pytest.fixture
+def processes(mount_factory):
+    """A Processes; they end before the mounts are unmounted (fusermount3 -u is
+    refused while they hold files open)."""
+    started = Processes()
+    yield started
+    started.end_all()
+
+
+class Follower:
+    """`tail -f` of a file through the mount, its lines collected on a thread.
+
+    tail polls a FUSE file (it is a "remote" file system to tail, so no
+    inotify) every interval seconds and prints what was appended: that is
+    what a user following a build sees.
+    """
+
+    def __init__(self, processes, path, interval=0.1):
+        self.path = path
+        self.process = processes.start(["tail", "-s", str(interval), "-n", "+1", "-f", path])
+        self._lines = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self):
+        for line in self.process.stdout:
+            with self._lock:
+                self._lines.append(line.decode("utf-8", "surrogateescape"))
+
+    def lines(self):
+        """The complete lines so far, without their "\\n"."""
+        with self._lock:
+            return [line[:-1] for line in self._lines if line.endswith("\n")]
+
+    def wait_for(self, predicate, timeout=5, message="lines"):
+        """Wait until predicate(lines()) is truthy (nominal timeout, scaled); returns it."""
+        def check():
+            if self.process.poll() is not None:
+                pytest.fail(f"tail -f {self.path} exited with status {self.process.returncode}: "
+                            f"{self.process.stderr.read().decode('utf-8', 'replace')}")
+            return predicate(self.lines())
+        return wait_until(check, timeout=timeout, message=f"{message} in tail -f {self.path}")
+
+
+@pytest.fixture
+def follow(processes):
+    """follow(path) -> Follower running `tail -f path`; ended at teardown."""
+    return lambda path, **kwargs: Follower(processes, path, **kwargs)
