@@ -323,8 +323,9 @@ def test_sigint_ends_a_waiting_reader_at_once_and_the_daemon_forgets_it(
         sim, mount_factory, tmp_path, processes, reader):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     path = running_wait(mnt)
-    # cat dies of SIGINT (a fatal signal the kernel acts on by itself); Python
-    # handles it, so its read returns only if the daemon answers the interrupt
+    # either way the kernel sends the daemon an INTERRUPT and the read returns
+    # only when the daemon answers it: cat then dies of the signal, Python
+    # sees EINTR and runs its handler (KeyboardInterrupt)
     command = ["cat", path] if reader == "cat" else [sys.executable, "-c",
                                                        INTERRUPTIBLE_READER, path]
     process = processes.start(command)
