@@ -463,28 +463,29 @@ def test_events_escape_tabs_newlines_and_backslashes(sim, mount_factory, tmp_pat
 
 
 @missing("pipeline events")
-def test_pipeline_events_shows_a_new_build_becoming_latest(sim, mount_factory, tmp_path, follow,
-                                                           scenario):
+def test_pipeline_events_shows_its_builds_changes_and_a_new_build_becoming_latest(
+        sim, mount_factory, tmp_path, follow, scenario):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     assert read(mnt / PIPELINE_RUNNING / "latest" / "status") == RUNNING
     tail = follow(mnt / PIPELINE_RUNNING / "events")
-    tail.wait_for(lambda lines: any(line.split("\t")[1:3] == ["3", "status"] for line in lines),
-                  message="build 3's first-seen lines, PATH 3")
+    tail.wait_for(lambda lines: ("3", "status", "", "running") in changes(lines),
+                  message="build 3 first seen, PATH 3")
+    sim.advance(30)
+    see_step_30(mnt / PIPELINE_RUNNING / "3")
+    tail.wait_for(lambda lines: (f"3/{REVIEW_STAGE}", "status", "waiting", "verifying")
+                  in changes(lines), timeout=TTL + 1, message="a change of build 3, PATH 3/...")
     newer = copy.deepcopy(scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"])
     newer["body"]["build_id"] = "4"
     newer["timeline"] = []
     scenario["pipelines"][PIPELINE_RUNNING] = {"latest": "4", "builds": {
         "3": scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"], "4": newer}}
     sim.set_scenario(scenario)
-    lines = tail.wait_for(lambda lines: ["latest", "build_id", "3", "4"] in
-                          [line.split("\t")[1:] for line in lines] and lines,
-                          timeout=TTL + 2, message="latest moving from 3 to 4")
-    assert all(event_fields(line) for line in lines)
+    # nothing else looks at latest: following the pipeline's events keeps it fresh
+    tail.wait_for(lambda lines: ("latest", "build_id", "3", "4") in changes(lines),
+                  timeout=TTL + 2, message="latest moving from 3 to 4")
     tail.wait_for(lambda lines: ("4", "status", "", "running") in changes(lines),
                   message="build 4 first seen, PATH 4")
     assert os.readlink(mnt / PIPELINE_RUNNING / "latest") == "4"
-    stage_lines = [fields for fields in changes(tail.lines()) if fields[0].startswith("3/")]
-    assert (f"3/{STAGE}", "status", "", "running") in stage_lines
 
 
 @missing(".pipelinefs/events")
@@ -492,8 +493,7 @@ def test_mount_events_merge_every_pipeline_prefixed_by_its_id(mnt):
     assert read(mnt / PIPELINE_ERROR / "12" / "status") == COMPLETED
     lines = read(mnt / ".pipelinefs" / "events").decode("utf-8").splitlines()
     assert (f"{PIPELINE_ERROR}/12", "outcome", "", "error") in changes(lines)
-    assert (f"{PIPELINE_ERROR}/12/stages/测试/tasks/unit-tests", "outcome", "", "error") in \
-        changes(lines)
+    assert all(path.split("/")[0] in TEST_PIPELINES for path, *_ in changes(lines)), lines
 
 
 # --------------------------------------------------------------------------
