@@ -177,10 +177,19 @@ def refresh_without_change(sim, build_dir):
     """Make the daemon ask about build 3 again (its copy is ttl old) and get the same answer."""
     moment = time.time()
     wait_past(moment, TTL, "the copy to go stale")
-    wait_until(lambda: read(build_dir / "status") and answered_since(sim, moment,
-                                                                    PIPELINE_RUNNING, "3"),
-               timeout=5, message="a refresh of build 3")
+    assert read(build_dir / "status") == RUNNING          # a stale copy: starts a refresh
+    answered_since(sim, moment, PIPELINE_RUNNING, "3")
     assert read(build_dir / "status") == RUNNING
+
+
+def comes_to(produce, expected, timeout, what):
+    """Wait until produce() == expected (a set); fail showing what it last was."""
+    seen = []
+    try:
+        wait_until(lambda: seen.append(produce()) or seen[-1] == expected, timeout=timeout,
+                   message=what)
+    except pytest.fail.Exception:
+        pytest.fail(f"{what}: want {sorted(expected)}, got {sorted(seen[-1])}")
 
 
 def read_tree(root):
@@ -247,9 +256,7 @@ def test_find_newer_lists_nothing_until_a_change_then_exactly_the_changed_files(
     sim.advance(30)
     see_step_30(build_dir)
     changed = files_changed_by(step_30(scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]))
-    wait_until(lambda: newer("f") == changed, timeout=TTL + 1,
-               message=f"find -newer to list exactly {sorted(changed)} (it lists "
-                       f"{sorted(newer('f'))})")
+    comes_to(lambda: newer("f"), changed, TTL + 1, "the files find -newer lists")
     directories = newer("d")
     assert directories_above(changed) <= directories, "directories above a change must be newer"
     assert "parameters" not in directories
@@ -317,8 +324,7 @@ def test_rsync_twice_sends_nothing_then_exactly_the_changed_files(sim, mount_fac
     sim.advance(30)
     see_step_30(build_dir)
     changed = files_changed_by(step_30(scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]))
-    wait_until(lambda: sent_files(rsync("-n")) == changed, timeout=TTL + 1,
-               message=f"rsync -n to send exactly {sorted(changed)}")
+    comes_to(lambda: sent_files(rsync("-n")), changed, TTL + 1, "the files rsync -n sends")
     lines = rsync()
     assert sent_files(lines) == changed, lines
     assert rsync() == []
