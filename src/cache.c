@@ -20,6 +20,7 @@ static void free_pipeline_entry(void *data)
 {
 	struct pipeline_entry *p = data;
 
+	pfs_event_log_clear(&p->events);
 	g_free(p->id);
 	g_free(p->latest);
 	g_ptr_array_free(p->builds, TRUE);
@@ -31,6 +32,7 @@ static void free_build_entry(void *data)
 	struct build_entry *e = data;
 
 	pfs_build_unref(e->build);
+	pfs_event_log_clear(&e->events);
 	g_free(e->pipeline_id);
 	g_free(e->build_id);
 	g_free(e);
@@ -94,6 +96,7 @@ void pfs_cache_free(struct pfs_cache *cache)
 	g_hash_table_destroy(cache->builds);
 	g_ptr_array_free(cache->listed, TRUE);
 	g_hash_table_destroy(cache->pipelines);
+	pfs_event_log_clear(&cache->events);
 	pfs_flight_board_destroy(&cache->board);
 	g_free(cache);
 }
@@ -127,6 +130,12 @@ static void give_back_slot(struct slot_table *t, uint32_t slot)
 static void *entry_of_slot(const struct slot_table *t, uint32_t slot)
 {
 	return slot < t->entries->len ? t->entries->pdata[slot] : NULL;
+}
+
+struct build_entry *pfs_cache_build_of_slot_locked(struct pfs_cache *cache,
+						   uint32_t slot)
+{
+	return entry_of_slot(&cache->build_slots, slot);
 }
 
 /* Nothing would be lost: nothing cached or listed, no request under way,
@@ -269,6 +278,9 @@ void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e)
 	e->build = NULL;
 	e->size = 0;
 	e->flight.fresh_until = 0;
+	/* what it logged goes with it: seen again, it is first seen again */
+	pfs_event_log_clear(&e->events);
+	e->first_seen_ns = 0;
 }
 
 /* Called with the lock held. Evicts least recently used builds until
@@ -302,6 +314,8 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 {
 	struct build_entry *e = pfs_cache_build_entry(cache, pipeline_id, build_id);
 	double now = pfs_cache_now();
+	struct pfs_event_log log;
+	int64_t first_seen;
 
 	if (e->build && e->build->completed) {
 		/* a completed build never changes (a latest call brought it
@@ -312,10 +326,16 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 	if (e->build && asked_at < e->asked_at)
 		return;	/* a slower, older answer: the copy is newer */
 	e->asked_at = asked_at;
-	clock_gettime(CLOCK_REALTIME, &build->fetched_at);
+	pfs_cache_observe(cache, e, build);
+	/* the copy goes, its log stays */
+	log = e->events;
+	first_seen = e->first_seen_ns;
+	e->events = (struct pfs_event_log){ 0 };
 	pfs_cache_drop_build(cache, e);
+	e->events = log;
+	e->first_seen_ns = first_seen;
 	e->build = pfs_build_ref(build);
-	e->size = pfs_build_size(build);
+	e->size = pfs_build_size(build) + pfs_event_log_size(&e->events);
 	cache->bytes += e->size;
 	g_queue_push_head_link(&cache->lru, &e->lru_link);
 	e->flight.fresh_until = now + cache->config.ttl;

@@ -50,7 +50,25 @@ struct pfs_cache_config {
 	size_t max_bytes;	/* bound on cached build data */
 	unsigned workers;	/* threads that run requests (max_requests) */
 	bool prefetch;		/* listings start their children's requests */
+	GTimeZone *tz;		/* the zone of the API's times (borrowed) */
 };
+
+/* What the change hook hears: a build first seen or changed (@build, a
+ * reference the hook owns), or gone (@build NULL: the service said 404),
+ * or (@build_slot PFS_CACHE_NO_SLOT) a pipeline's latest build moved. */
+#define PFS_CACHE_NO_SLOT UINT32_MAX
+struct pfs_cache_change {
+	uint32_t pipeline_slot;
+	uint32_t build_slot;
+	struct pfs_build *build;
+	int64_t changed_ns;	/* epoch ns: the nodes with this time changed */
+	bool first_seen;
+};
+
+/* Called with the cache's lock held, on the thread that saw the change:
+ * it must only queue @change (which it owns) for a thread of its own. */
+typedef void (*pfs_cache_change_fn)(struct pfs_cache_change *change,
+				    void *arg);
 
 struct pfs_cache;
 
@@ -61,6 +79,10 @@ int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
  * true: so that unmounting never waits for them. Set before any read. */
 void pfs_cache_set_stop(struct pfs_cache *cache, bool (*stop)(void *),
 			void *arg);
+
+/* Sets the change hook: before any read. */
+void pfs_cache_set_change_hook(struct pfs_cache *cache, pfs_cache_change_fn fn,
+			       void *arg);
 
 /* Waits for the requests under way to end (they end at once once @stop
  * says so). */
@@ -150,6 +172,47 @@ void pfs_cache_drop_unfinished(struct pfs_cache *cache,
 					       const struct pfs_build *build,
 					       void *arg),
 			       void *arg);
+
+/* ---- monitoring ---- */
+
+/* The events of build @build_id of @pipeline_id (the caller holds a copy
+ * of it from pfs_cache_get_build()), of the pipeline (@build_id NULL) or
+ * of the mount (both NULL) (events.h): at most @size bytes at @off in
+ * *@data (g_free it), *@len long; *@total the file's size, *@changed_ns
+ * its last change (epoch ns, 0 if none). -ENOENT when the build is not
+ * cached (any more). */
+int pfs_cache_read_events(struct pfs_cache *cache, const char *pipeline_id,
+			  const char *build_id, uint64_t off, size_t size,
+			  char **data, size_t *len, size_t *total,
+			  int64_t *changed_ns);
+
+/* Starts, in the background, the refresh of what went stale among
+ * @pipeline_id's latest answer and its unfinished cached builds (NULL:
+ * of every pipeline listed): someone follows their events. */
+void pfs_cache_refresh_stale(struct pfs_cache *cache, const char *pipeline_id);
+
+/* Starts, in the background, the refresh of build @slot if it went
+ * stale (someone waits for it). */
+void pfs_cache_refresh_build(struct pfs_cache *cache, uint32_t slot);
+
+/* Without fetching: 0 and a reference to build @slot's copy in *@out;
+ * -EAGAIN with nothing cached; -ENOENT if the slot names nothing or the
+ * service said the build is gone. */
+int pfs_cache_peek_build(struct pfs_cache *cache, uint32_t slot,
+			 struct pfs_build **out);
+
+/* The latest build of @pipeline_id as last answered (g_free it), or
+ * NULL; never asks the service. */
+char *pfs_cache_known_latest(struct pfs_cache *cache, const char *pipeline_id);
+
+/* How many builds the cache holds copies of, and their bytes. */
+void pfs_cache_gauges(struct pfs_cache *cache, uint64_t *builds,
+		      uint64_t *bytes);
+
+/* The newest change among @pipeline_id's builds (NULL: any pipeline's),
+ * epoch ns; 0 if none seen. */
+int64_t pfs_cache_newest_change(struct pfs_cache *cache,
+				const char *pipeline_id);
 
 /* How many ids pfs_cache_list_pipelines() (@pipeline_id NULL) or
  * pfs_cache_list_builds() would return now. */

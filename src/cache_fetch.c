@@ -39,9 +39,9 @@ void pfs_cache_interrupt(struct pfs_cache *cache, struct pfs_reader *reader)
 
 /* Called with the lock held: hands a fetch of @f to a worker. @urgent: a
  * reader waits for it, so it goes before queued prefetches. */
-static void start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
-			const char *pipeline_id, const char *build_id,
-			double deadline, bool urgent)
+void pfs_cache_start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
+			   const char *pipeline_id, const char *build_id,
+			   double deadline, bool urgent)
 {
 	struct job *job = g_new0(struct job, 1);
 
@@ -78,9 +78,13 @@ static void forget_copy_if_refused(struct pfs_cache *cache, int err,
 		return;
 	if (e)
 		pfs_cache_drop_build(cache, e);
-	if (e && err == -ENOENT)	/* gone: ls and find must not list it */
+	if (e && err == -ENOENT) {	/* gone: ls and find must not list it */
 		pfs_cache_note_gone(cache, e->pipeline_id, e->build_id);
+		pfs_cache_notify(cache, e, NULL, pfs_cache_wall_ns());
+	}
 	if (p && p->latest_known) {
+		if (p->latest)
+			pfs_cache_note_latest(cache, p, p->latest, NULL);
 		p->latest_known = false;
 		g_free(p->latest);
 		p->latest = NULL;
@@ -97,6 +101,8 @@ static void set_latest(struct pfs_cache *cache, struct pipeline_entry *p,
 	if (!p->latest_known || g_strcmp0(p->latest, build_id) != 0) {
 		clock_gettime(CLOCK_REALTIME, &p->latest_changed);
 		p->listing_changed = p->latest_changed;
+		if (p->latest || build_id)
+			pfs_cache_note_latest(cache, p, p->latest, build_id);
 	}
 	g_free(p->latest);
 	p->latest = g_strdup(build_id);
@@ -181,7 +187,7 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids,
 
 		if (!build_id) {
 			/* the flight goes on as that pipeline's own call */
-			start_fetch(cache, &p->flight, p->id, NULL,
+			pfs_cache_start_fetch(cache, &p->flight, p->id, NULL,
 				    now + cache->config.timeout, false);
 			continue;
 		}
@@ -189,7 +195,7 @@ static void fetch_latest_batch(struct pfs_cache *cache, char **ids,
 		pfs_flight_note(&p->flight, 0, p->id, &failure, true, now);
 		e = pfs_cache_build_entry(cache, p->id, build_id);
 		if (!e->build && !e->flight.fetching && now >= e->flight.retry_at)
-			start_fetch(cache, &e->flight, p->id, build_id,
+			pfs_cache_start_fetch(cache, &e->flight, p->id, build_id,
 				    now + cache->config.timeout, false);
 		pfs_flight_land(&cache->board, &p->flight, 0);
 	}
@@ -263,7 +269,7 @@ static int refresh(struct pfs_cache *cache, struct pfs_reader *reader,
 
 	if (!f->fetching && pfs_cache_now() >= f->retry_at)
 		/* a copy to serve: the refresh does not wait for the limiter */
-		start_fetch(cache, f, p->id, e ? e->build_id : NULL, 0, false);
+		pfs_cache_start_fetch(cache, f, p->id, e ? e->build_id : NULL, 0, false);
 	if (!f->fetching)
 		return 0;
 	res = pfs_flight_wait(&cache->board, f,
@@ -357,7 +363,7 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 				return res;
 			continue;
 		}
-		start_fetch(cache, f, p->id, e ? e->build_id : NULL,
+		pfs_cache_start_fetch(cache, f, p->id, e ? e->build_id : NULL,
 			    reader->deadline, true);
 	}
 }
@@ -463,7 +469,7 @@ static void start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 
 	if (ids->len == 1 || cache->no_batch) {
 		for (i = 0; i < ids->len; i++)
-			start_fetch(cache, &pfs_cache_pipeline_entry(cache, ids->pdata[i])->flight,
+			pfs_cache_start_fetch(cache, &pfs_cache_pipeline_entry(cache, ids->pdata[i])->flight,
 				    ids->pdata[i], NULL, deadline, false);
 		return;
 	}

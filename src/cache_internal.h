@@ -8,6 +8,7 @@
 #define PFS_CACHE_INTERNAL_H
 
 #include "cache.h"
+#include "events.h"
 
 #include <glib.h>
 
@@ -28,6 +29,11 @@ struct build_entry {
 	double asked_at;		/* when the request that brought it began */
 	GList lru_link;			/* in cache->lru while build is set */
 	struct pfs_flight flight;
+	/* the build's events: NULL text while nothing changed since first
+	 * seen (the lines are then made from build); dropped with build */
+	struct pfs_event_log events;
+	int64_t first_seen_ns;		/* epoch ns, 0 while not cached */
+	bool announced;			/* its first lines are in the merged logs */
 };
 
 struct pipeline_entry {
@@ -42,6 +48,8 @@ struct pipeline_entry {
 	struct timespec listing_changed;	/* when builds or latest came or went */
 	struct pfs_flight flight;	/* of the latest call */
 	GPtrArray *builds;	/* ids seen, in order first seen */
+	struct pfs_event_log events;	/* merged from its builds */
+	int64_t newest_ns;	/* newest change of a build of it, epoch ns */
 };
 
 /* Slot numbers of one kind of entry, reused once an entry is recycled. */
@@ -67,6 +75,10 @@ struct pfs_cache {
 	GQueue lru;			/* entries holding a build, newest first */
 	bool no_batch;			/* the service refused the batch call */
 	size_t bytes;			/* sum of their sizes */
+	struct pfs_event_log events;	/* every pipeline's, merged */
+	int64_t newest_ns;		/* newest change of any build */
+	pfs_cache_change_fn on_change;	/* the change hook, and its arg */
+	void *on_change_arg;
 };
 
 /* A request for a worker; the flights it serves are marked fetching with
@@ -108,6 +120,34 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e);
 /* @e was used: last to be evicted. */
 void pfs_cache_touch(struct pfs_cache *cache, struct build_entry *e);
+
+/* Wall-clock epoch nanoseconds. */
+int64_t pfs_cache_wall_ns(void);
+
+/* Tells the change hook (if any) about @build of @e: changed at @ns, or
+ * (@build NULL) gone. */
+void pfs_cache_notify(struct pfs_cache *cache, struct build_entry *e,
+		      struct pfs_build *build, int64_t ns);
+
+/* @p's latest build moved from @old to @new (either may be NULL). */
+void pfs_cache_note_latest(struct pfs_cache *cache, struct pipeline_entry *p,
+			   const char *old, const char *new);
+
+/* Called with the lock held by pfs_cache_install_build() before @build
+ * replaces @e's copy: sets @build's times, logs and tells what changed
+ * (cache_events.c). Returns how many bytes @e's log grew by. */
+size_t pfs_cache_observe(struct pfs_cache *cache, struct build_entry *e,
+			 struct pfs_build *build);
+
+/* The entry of build slot @slot, NULL if it names nothing. */
+struct build_entry *pfs_cache_build_of_slot_locked(struct pfs_cache *cache,
+						   uint32_t slot);
+
+/* Hands a fetch of @f (build @build_id, or NULL: the latest call) to a
+ * worker; @urgent: a reader waits for it (cache_fetch.c). */
+void pfs_cache_start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
+			   const char *pipeline_id, const char *build_id,
+			   double deadline, bool urgent);
 
 /* The workers' function, and how a job is freed (cache_fetch.c). */
 void pfs_cache_run_job(gpointer data, gpointer user_data);

@@ -7,49 +7,99 @@
 #include "model.h"
 
 #define KIND_SHIFT 62
+#define KIND_MOUNT UINT64_C(0)
 #define KIND_PIPELINE UINT64_C(1)
-#define KIND_LATEST UINT64_C(2)
+#define KIND_WAIT UINT64_C(2)
 #define KIND_BUILD UINT64_C(3)
-#define SLOT_MASK ((UINT64_C(1) << KIND_SHIFT) - 1)
+#define REST_MASK ((UINT64_C(1) << KIND_SHIFT) - 1)
 #define BUILD_SHIFT 40
+/* a pipeline's nodes: which one, above the slot */
+#define PIPELINE_NODE_SHIFT 56
+#define PIPELINE_DIR 0
+#define PIPELINE_LATEST 1
+#define PIPELINE_VIEW 2		/* + enum pfs_view */
+/* the mount's own: 1 the root, 2 .pipelinefs, 3 + enum pfs_view its files */
+#define MOUNT_STATE_DIR 2
+#define MOUNT_VIEW 3
+#define MOUNT_VIEWS 4
+
+static fuse_ino_t pipeline_ino(uint64_t which, uint32_t slot)
+{
+	return (KIND_PIPELINE << KIND_SHIFT) | (which << PIPELINE_NODE_SHIFT) | slot;
+}
+
+static fuse_ino_t build_ino(uint64_t kind, uint32_t slot, uint64_t low)
+{
+	return (kind << KIND_SHIFT) | ((uint64_t)slot << BUILD_SHIFT) |
+	       (low & PFS_PATH_HASH_MASK);
+}
 
 fuse_ino_t pfs_ino_encode(const struct pfs_ns_node *node)
 {
 	switch (node->kind) {
 	case PFS_NS_ROOT:
 		break;
+	case PFS_NS_STATE_DIR:
+		return MOUNT_STATE_DIR;
+	case PFS_NS_STATE_FILE:
+		return MOUNT_VIEW + node->view;
 	case PFS_NS_PIPELINE:
-		return (KIND_PIPELINE << KIND_SHIFT) | node->pipeline;
+		return pipeline_ino(PIPELINE_DIR, node->pipeline);
 	case PFS_NS_LATEST:
-		return (KIND_LATEST << KIND_SHIFT) | node->pipeline;
+		return pipeline_ino(PIPELINE_LATEST, node->pipeline);
+	case PFS_NS_PIPELINE_FILE:
+		return pipeline_ino(PIPELINE_VIEW + node->view, node->pipeline);
+	case PFS_NS_WAIT:
+		return build_ino(KIND_WAIT, node->build, node->path_hash);
 	case PFS_NS_BUILD:
-		return (KIND_BUILD << KIND_SHIFT) |
-		       ((uint64_t)node->build << BUILD_SHIFT) |
-		       (node->path_hash & PFS_PATH_HASH_MASK);
+		return build_ino(KIND_BUILD, node->build, node->path_hash);
 	}
 	return FUSE_ROOT_ID;
+}
+
+static int decode_pipeline(uint64_t rest, struct pfs_ns_node *node)
+{
+	uint64_t which = rest >> PIPELINE_NODE_SHIFT;
+	uint64_t slot = rest & ((UINT64_C(1) << PIPELINE_NODE_SHIFT) - 1);
+
+	if (slot > UINT32_MAX || which >= PIPELINE_VIEW + 2)
+		return -ESTALE;
+	node->pipeline = (uint32_t)slot;
+	if (which == PIPELINE_DIR)
+		node->kind = PFS_NS_PIPELINE;
+	else if (which == PIPELINE_LATEST)
+		node->kind = PFS_NS_LATEST;
+	else {
+		node->kind = PFS_NS_PIPELINE_FILE;
+		node->view = (uint32_t)(which - PIPELINE_VIEW);
+	}
+	return 0;
 }
 
 int pfs_ino_decode(fuse_ino_t ino, struct pfs_ns_node *node)
 {
 	uint64_t kind = ino >> KIND_SHIFT;
-	uint64_t rest = ino & SLOT_MASK;
+	uint64_t rest = ino & REST_MASK;
 
 	memset(node, 0, sizeof(*node));
-	if (ino == FUSE_ROOT_ID) {
-		node->kind = PFS_NS_ROOT;
+	switch (kind) {
+	case KIND_MOUNT:
+		if (ino == FUSE_ROOT_ID)
+			node->kind = PFS_NS_ROOT;
+		else if (ino == MOUNT_STATE_DIR)
+			node->kind = PFS_NS_STATE_DIR;
+		else if (ino >= MOUNT_VIEW && ino < MOUNT_VIEW + MOUNT_VIEWS) {
+			node->kind = PFS_NS_STATE_FILE;
+			node->view = (uint32_t)(ino - MOUNT_VIEW);
+		} else
+			return -ESTALE;
 		return 0;
-	}
-	if ((kind == KIND_PIPELINE || kind == KIND_LATEST) && rest <= UINT32_MAX) {
-		node->kind = kind == KIND_PIPELINE ? PFS_NS_PIPELINE : PFS_NS_LATEST;
-		node->pipeline = (uint32_t)rest;
-		return 0;
-	}
-	if (kind == KIND_BUILD) {
-		node->kind = PFS_NS_BUILD;
+	case KIND_PIPELINE:
+		return decode_pipeline(rest, node);
+	default:
+		node->kind = kind == KIND_WAIT ? PFS_NS_WAIT : PFS_NS_BUILD;
 		node->build = (uint32_t)(rest >> BUILD_SHIFT);
 		node->path_hash = rest & PFS_PATH_HASH_MASK;
 		return 0;
 	}
-	return -ESTALE;
 }

@@ -1,8 +1,15 @@
 /* inode.h - inode numbers: a node's identity packed into 64 bits.
  *
- *   1                                          the root
- *   01 | pipeline slot                         a pipeline's directory
- *   10 | pipeline slot                         its "latest" link
+ *   00 | 1                                     the root
+ *   00 | 2                                     /.pipelinefs
+ *   00 | 3 + view (views.h)                    its files
+ *   01 | which (6 bits) | pipeline slot        a pipeline's directory (0),
+ *                                              its "latest" link (1), its
+ *                                              files (2 + view)
+ *   10 | build slot (22 bits) | lookup (40)    a `wait` of a build: every
+ *                                              lookup of it a new node, so
+ *                                              that no reader shares the
+ *                                              kernel's page of another
  *   11 | build slot (22 bits) | path (40 bits) a node of a build's tree
  *
  * Slots are the cache's small numbers for pipelines and builds (cache.h),

@@ -34,6 +34,9 @@ struct builder {
 	GArray *path_state;	/* of uint64_t: FNV-1a state of each node's path */
 	GString *strings;
 	GHashTable *interned;	/* GBytes text -> offset + 1 in strings */
+	GArray *time_slots;	/* of struct pfs_time_slot */
+	uint16_t group;		/* the time slot of the group being built */
+	GPtrArray *failed;	/* "name", "target", ...: for failed/ */
 	char *err;
 	size_t errsize;
 };
@@ -86,6 +89,18 @@ static uint64_t finish_hash(uint64_t h)
 	return h & PFS_PATH_HASH_MASK;
 }
 
+/* A new time slot, or @fallback when a hostile build has used them all. */
+static uint16_t add_time_slot(struct builder *b, uint32_t dir, bool is_group,
+			      uint16_t fallback)
+{
+	struct pfs_time_slot slot = { .dir = dir, .is_group = is_group };
+
+	if (b->time_slots->len >= UINT16_MAX)
+		return fallback;
+	g_array_append_val(b->time_slots, slot);
+	return (uint16_t)(b->time_slots->len - 1);
+}
+
 static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 			 bool is_dir)
 {
@@ -97,9 +112,14 @@ static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 		.first_child = PFS_NODE_NONE,
 		.next_sibling = PFS_NODE_NONE,
 		.is_dir = is_dir,
+		.kind = is_dir ? PFS_NODE_DIR : PFS_NODE_FILE,
+		.time = b->group,
 	};
 	uint32_t index = b->nodes->len;
 	uint32_t none = PFS_NODE_NONE;
+
+	if (is_dir)
+		node.time = add_time_slot(b, index, false, b->group);
 
 	g_array_append_val(b->nodes, node);
 	g_array_append_val(b->last_child, none);
@@ -114,6 +134,16 @@ static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 		*last = index;
 	}
 	return index;
+}
+
+static uint32_t add_special(struct builder *b, uint32_t parent,
+			    const char *name, enum pfs_node_kind kind)
+{
+	uint32_t node = add_node(b, parent, name, false);
+
+	node_at(b, node)->kind = kind;
+	node_at(b, node)->content = add_text(b, "", 0);
+	return node;
 }
 
 /* A value file is the value and a newline; null is an empty file. */
@@ -266,15 +296,47 @@ static int add_parameters(struct builder *b, struct json_object *body)
 	return res;
 }
 
+/* Where a stage or task is, for failed/: its directory below stages/,
+ * and its entry's name there (the names joined by ':'). */
+struct state_path {
+	const char *dir;
+	const char *name;
+};
+
 static int add_states(struct builder *b, uint32_t dir,
-		      struct json_object *states, int depth);
+		      struct json_object *states, int depth,
+		      const struct state_path *above);
+
+static bool has_text(struct json_object *obj, const char *key)
+{
+	struct json_object *value = NULL;
+	size_t len;
+
+	json_object_object_get_ex(obj, key, &value);
+	return value_text(value, &len) && len > 0;
+}
+
+/* A stage or task failed: its outcome is "error", or it has an error code
+ * or message (a running task can have one before its outcome). */
+static bool state_failed(struct json_object *state)
+{
+	struct json_object *outcome = NULL;
+
+	json_object_object_get_ex(state, "outcome", &outcome);
+	return (outcome && json_object_is_type(outcome, json_type_string) &&
+		strcmp(json_object_get_string(outcome), "error") == 0) ||
+	       has_text(state, "error_code") || has_text(state, "error_msg");
+}
 
 static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
-		     struct json_object *state, size_t position, int depth)
+		     struct json_object *state, size_t position, int depth,
+		     const struct state_path *above)
 {
 	struct json_object *id = NULL, *name = NULL, *children;
 	char position_text[32];
-	const char *fallback;
+	const char *fallback, *dir_name;
+	struct state_path here;
+	uint16_t outer = b->group;
 	size_t len;
 	uint32_t dir;
 	int res;
@@ -288,19 +350,32 @@ static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
 		fallback = position_text;
 	}
 	dir = add_named(b, parent, taken, name, fallback, true);
+	b->group = add_time_slot(b, dir, true, outer);
 	add_fields(b, dir, state, state_fields);
+	dir_name = b->strings->str + node_at(b, dir)->name;
+	here.dir = above ? g_strconcat(above->dir, "/tasks/", dir_name, NULL)
+			 : g_strdup(dir_name);
+	here.name = above ? g_strconcat(above->name, ":", dir_name, NULL)
+			  : g_strdup(dir_name);
+	if (state_failed(state)) {
+		g_ptr_array_add(b->failed, g_strdup(here.name));
+		g_ptr_array_add(b->failed, g_strconcat("../stages/", here.dir, NULL));
+	}
 	res = get_object_array(b, state, "children", &children);
-	if (res < 0)
-		return res;
 	/* every stage has tasks/; a task only if it has children of its own */
-	if (depth == 0 || (children && json_object_array_length(children) > 0))
-		return add_states(b, add_node(b, dir, "tasks", true), children,
-				  depth + 1);
-	return 0;
+	if (res == 0 && (depth == 0 ||
+			 (children && json_object_array_length(children) > 0)))
+		res = add_states(b, add_node(b, dir, "tasks", true), children,
+				 depth + 1, &here);
+	g_free((char *)here.dir);
+	g_free((char *)here.name);
+	b->group = outer;
+	return res;
 }
 
 static int add_states(struct builder *b, uint32_t dir,
-		      struct json_object *states, int depth)
+		      struct json_object *states, int depth,
+		      const struct state_path *above)
 {
 	GHashTable *taken;
 	size_t i, n;
@@ -315,29 +390,58 @@ static int add_states(struct builder *b, uint32_t dir,
 			res = fail(b, "more stages and tasks than any real build has");
 		else
 			res = add_state(b, dir, taken,
-					json_object_array_get_idx(states, i), i, depth);
+					json_object_array_get_idx(states, i), i, depth,
+					above);
 	}
 	g_hash_table_destroy(taken);
 	return res;
 }
 
+/* failed/: a link to each stage and task that failed, named as its
+ * directory (a task "<stage>:<task>"), made safe and unique. */
+static void add_failed(struct builder *b)
+{
+	uint32_t dir = add_node(b, PFS_NODE_ROOT, "failed", true);
+	GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, NULL);
+	guint i;
+
+	for (i = 0; i + 1 < b->failed->len; i += 2) {
+		struct json_object *name = json_object_new_string(b->failed->pdata[i]);
+		const char *target = b->failed->pdata[i + 1];
+		uint32_t link = add_named(b, dir, taken, name, "failed", false);
+
+		node_at(b, link)->kind = PFS_NODE_LINK;
+		node_at(b, link)->content = add_text(b, target, strlen(target));
+		node_at(b, link)->content_len = (uint32_t)strlen(target);
+		json_object_put(name);
+	}
+	g_hash_table_destroy(taken);
+}
+
 static int build_tree(struct builder *b, struct json_object *body)
 {
 	struct json_object *states;
-	uint32_t status_json;
 	int res;
 
+	b->group = add_time_slot(b, PFS_NODE_ROOT, true, 0);
 	add_node(b, PFS_NODE_NONE, "", true);
 	add_fields(b, PFS_NODE_ROOT, body, build_fields);
 	res = add_parameters(b, body);
 	if (res < 0)
 		return res;
-	status_json = add_node(b, PFS_NODE_ROOT, "status.json", false);
-	node_at(b, status_json)->is_body = true;
+	add_special(b, PFS_NODE_ROOT, "status.json", PFS_NODE_BODY);
+	add_special(b, PFS_NODE_ROOT, "summary", PFS_NODE_SUMMARY);
+	add_special(b, PFS_NODE_ROOT, "events", PFS_NODE_EVENTS);
+	add_special(b, PFS_NODE_ROOT, "wait", PFS_NODE_WAIT);
 	res = get_object_array(b, body, "states", &states);
 	if (res < 0)
 		return res;
-	return add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states, 0);
+	res = add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states,
+			 0, NULL);
+	if (res == 0)
+		add_failed(b);
+	return res;
 }
 
 /* Whether @text (@len bytes) is JSON whitespace only. The body need not be
@@ -427,6 +531,10 @@ static void read_build_identity(struct pfs_build *build,
 	json_object_object_get_ex(body, "status", &value);
 	build->completed = value && json_object_is_type(value, json_type_string) &&
 			   strcmp(json_object_get_string(value), "completed") == 0;
+	value = NULL;
+	json_object_object_get_ex(body, "outcome", &value);
+	build->outcome = g_strdup(value && json_object_is_type(value, json_type_string)
+				  ? json_object_get_string(value) : "");
 	build->bad_identity = read_id(body, "build_id", &build->build_id);
 	build->bad_identity |= read_id(body, "pipeline_id", &build->pipeline_id);
 }
@@ -439,6 +547,8 @@ static void builder_init(struct builder *b, size_t body_len)
 	b->strings = g_string_sized_new(body_len / 4);
 	b->interned = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					    (GDestroyNotify)g_bytes_unref, NULL);
+	b->time_slots = g_array_new(FALSE, FALSE, sizeof(struct pfs_time_slot));
+	b->failed = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void builder_clear(struct builder *b)
@@ -450,6 +560,9 @@ static void builder_clear(struct builder *b)
 	g_array_free(b->last_child, TRUE);
 	g_array_free(b->path_state, TRUE);
 	g_hash_table_destroy(b->interned);
+	if (b->time_slots)
+		g_array_free(b->time_slots, TRUE);
+	g_ptr_array_free(b->failed, TRUE);
 }
 
 struct hash_slot {
@@ -544,6 +657,10 @@ static struct pfs_build *finish_build(struct builder *b, struct json_object *obj
 	build->strings = g_realloc(b->strings->str, b->strings->len);
 	g_string_free(b->strings, FALSE);
 	b->strings = NULL;
+	build->n_times = b->time_slots->len;
+	build->time_slots = (struct pfs_time_slot *)g_array_free(b->time_slots, FALSE);
+	b->time_slots = NULL;
+	build->times = g_new0(int64_t, build->n_times);
 	index_nodes(build);
 	read_build_identity(build, obj);
 	return build;
@@ -626,13 +743,19 @@ void pfs_build_unref(struct pfs_build *build)
 	g_free(build->strings);
 	g_free(build->build_id);
 	g_free(build->pipeline_id);
+	g_free(build->outcome);
+	g_free(build->times);
+	g_free(build->time_slots);
+	g_free(build->node_ns);
 	g_free(build);
 }
 
 size_t pfs_build_size(const struct pfs_build *build)
 {
 	return sizeof(*build) + build->zbody_len + build->strings_len +
-	       build->n_nodes * (sizeof(struct pfs_node) + sizeof(uint32_t));
+	       build->n_nodes * (sizeof(struct pfs_node) + sizeof(uint32_t)) +
+	       build->n_times * (sizeof(int64_t) + sizeof(struct pfs_time_slot)) +
+	       (build->node_ns ? build->n_nodes * sizeof(int64_t) : 0);
 }
 
 uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
@@ -677,7 +800,7 @@ const char *pfs_build_node_content(const struct pfs_build *build,
 {
 	const struct pfs_node *n = &build->nodes[node];
 
-	if (n->is_body) {
+	if (n->kind == PFS_NODE_BODY) {
 		*len = 0;
 		return NULL;
 	}

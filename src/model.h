@@ -24,16 +24,38 @@
 /* Path hashes have 40 bits: they are the low bits of inode numbers. */
 #define PFS_PATH_HASH_MASK ((UINT64_C(1) << 40) - 1)
 
+/* What a node is. Files whose content the daemon makes, not the body,
+ * have no content here: the namespace makes it (summary, events, wait). */
+enum pfs_node_kind {
+	PFS_NODE_FILE,		/* a field: content is the value and a newline */
+	PFS_NODE_DIR,
+	PFS_NODE_BODY,		/* status.json: the body as received */
+	PFS_NODE_LINK,		/* a symlink (failed/): content is its target */
+	PFS_NODE_SUMMARY,	/* the build at a glance */
+	PFS_NODE_EVENTS,	/* the build's change log, kept by the cache */
+	PFS_NODE_WAIT,		/* blocks until completed; found, never listed */
+};
+
 struct pfs_node {
 	uint64_t path_hash;	/* of the path from the build directory; unique
 				 * in the build, the same after a refresh */
 	uint32_t name;		/* offset into strings */
-	uint32_t content;	/* offset into strings, files only */
+	uint32_t content;	/* offset into strings, files and links only */
 	uint32_t content_len;
 	uint32_t first_child;
 	uint32_t next_sibling;
-	bool is_dir;
-	bool is_body;		/* content is the body (status.json) */
+	bool is_dir;		/* kind == PFS_NODE_DIR */
+	uint8_t kind;		/* enum pfs_node_kind */
+	uint16_t time;		/* index into the build's times[] */
+};
+
+/* Where a build's first-seen times come from: each of times[] is either a
+ * group's (the build, a stage or a task: its end_time, else start_time;
+ * every file of the group shares it) or a directory's own (the newest
+ * time below it). */
+struct pfs_time_slot {
+	uint32_t dir;		/* the group's or the directory's node */
+	bool is_group;
 };
 
 struct pfs_build {
@@ -50,10 +72,15 @@ struct pfs_build {
 	char *pipeline_id;	/* body's pipeline_id if a valid id, else NULL */
 	bool bad_identity;	/* either holds something no id can be */
 	bool completed;		/* status is "completed": never changes again */
-	/* wall clock, set by the cache before sharing; the mtime of the
-	 * build's files, so that the kernel drops its cached pages of a build
-	 * that was refreshed */
-	struct timespec fetched_at;
+	char *outcome;		/* the build's outcome as given, "" if none */
+	/* Change times, epoch nanoseconds, set once by the cache before the
+	 * build is shared (pfs_build_set_times / pfs_build_carry_times): a
+	 * node's mtime is node_ns[node] when node_ns is set (a build refreshed
+	 * from an older copy), else times[nodes[node].time]. */
+	int64_t *times;
+	struct pfs_time_slot *time_slots;	/* n_times, what each one is */
+	uint32_t n_times;
+	int64_t *node_ns;
 };
 
 /* Parses @len bytes of @body, which need not be NUL-terminated: nothing
@@ -74,6 +101,25 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
 			       char *err, size_t errsize);
 
+/* First seen: every node's time from the API's times (end_time, else
+ * start_time, "YYYY-MM-DD HH:MM:SS" read in @tz, see apitime.h) of its
+ * group; a group without one takes the build's, a build without one
+ * @now_ns (epoch ns). A directory's is the newest below it. */
+void pfs_build_set_times(struct pfs_build *build, GTimeZone *tz,
+			 int64_t now_ns);
+
+/* Refreshed: a node whose content is as in @old keeps its time there, a
+ * new or changed one gets @now_ns; status.json, summary and wait change
+ * when anything does. Returns how many files and links changed. */
+uint32_t pfs_build_carry_times(struct pfs_build *build,
+			       const struct pfs_build *old, int64_t now_ns);
+
+/* The mtime of node @node, epoch ns. */
+int64_t pfs_build_node_ns(const struct pfs_build *build, uint32_t node);
+
+/* The parent directory of node @node; PFS_NODE_NONE for the root. */
+uint32_t pfs_build_parent(const struct pfs_build *build, uint32_t node);
+
 struct pfs_build *pfs_build_ref(struct pfs_build *build);
 void pfs_build_unref(struct pfs_build *build);
 
@@ -93,7 +139,9 @@ uint32_t pfs_build_find(const struct pfs_build *build, uint64_t path_hash);
 
 const char *pfs_build_node_name(const struct pfs_build *build, uint32_t node);
 
-/* A file's content; NULL for the body node (see pfs_build_body). */
+/* A file's or link's content; NULL for the body node (see
+ * pfs_build_body) and for content the namespace makes (summary, events,
+ * wait: len 0). */
 const char *pfs_build_node_content(const struct pfs_build *build,
 				   uint32_t node, size_t *len);
 

@@ -2,6 +2,8 @@
 #include "namespace.h"
 #include "inode.h"
 #include "names.h"
+#include "summary.h"
+#include "views.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -19,7 +21,18 @@ struct pfs_ns {
 	gid_t gid;
 	struct timespec mount_time;
 	uint64_t build_root_hash;	/* path hash of every build directory */
+	struct pfs_views *views;
+	uint64_t wait_lookups;		/* atomic: numbers each wait node */
 };
+
+/* Not a pipeline id: no id starts with a dot, and shells, prompts and git
+ * probe for such names all the time. */
+#define STATE_DIR_NAME ".pipelinefs"
+
+/* What a `wait` of an unfinished build claims to hold: the kernel reads a
+ * file only up to its size, and the answer is shorter (it then learns the
+ * true size from the short read). */
+#define WAIT_SIZE 4096
 
 int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 {
@@ -38,6 +51,7 @@ int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 	}
 	ns->build_root_hash = empty->nodes[PFS_NODE_ROOT].path_hash;
 	pfs_build_unref(empty);
+	ns->views = pfs_views_new(cache);
 	*out = ns;
 	return 0;
 }
@@ -49,7 +63,15 @@ double pfs_ns_absence_timeout(const struct pfs_ns *ns)
 
 void pfs_ns_free(struct pfs_ns *ns)
 {
+	if (ns)
+		pfs_views_free(ns->views);
 	g_free(ns);
+}
+
+static struct timespec ns_time(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = ns / 1000000000,
+				  .tv_nsec = ns % 1000000000 };
 }
 
 static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
@@ -140,16 +162,67 @@ static nlink_t build_subdirs(const struct pfs_build *build, uint32_t node)
 	return subdirs;
 }
 
-static void build_node_attr(const struct pfs_ns *ns, const struct pfs_build *build,
-			    uint32_t node, double fresh_for,
-			    struct pfs_ns_attr *attr)
+static mode_t node_type(const struct pfs_node *n)
+{
+	return n->is_dir ? S_IFDIR : n->kind == PFS_NODE_LINK ? S_IFLNK : S_IFREG;
+}
+
+/* The size of a file the daemon makes of build @build (slot @slot). */
+static size_t made_size(struct pfs_ns *ns, uint32_t slot,
+			const struct pfs_build *build, const struct pfs_node *n,
+			int64_t *changed_ns)
+{
+	const char *pipeline_id, *build_id;
+	size_t len = 0, total = 0;
+	char *text;
+
+	if (n->kind == PFS_NODE_SUMMARY) {
+		if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id,
+					    &build_id) == 0) {
+			g_free(pfs_summary_build(build, build_id, &len));
+		}
+		return len;
+	}
+	if (n->kind == PFS_NODE_WAIT)
+		return build->completed ? strlen(build->outcome[0] ? build->outcome
+							  : "unknown") + 1
+					: WAIT_SIZE;
+	/* events */
+	if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id) == 0 &&
+	    pfs_cache_read_events(ns->cache, pipeline_id, build_id, 0, 0, &text,
+				  &len, &total, changed_ns) == 0)
+		return total;
+	return 0;
+}
+
+/* Node @node of build @build (slot @slot), fresh for @fresh_for seconds. */
+static void build_node_attr(struct pfs_ns *ns, uint32_t slot,
+			    const struct pfs_build *build, uint32_t node,
+			    double fresh_for, struct pfs_ns_attr *attr)
 {
 	const struct pfs_node *n = &build->nodes[node];
-	size_t len = n->is_body ? build->body_len : n->content_len;
+	int64_t changed_ns = 0;
+	double timeout = kernel_timeout(fresh_for);
+	size_t len;
 
-	fill_attr(ns, attr, n->is_dir ? S_IFDIR : S_IFREG,
-		  n->is_dir ? 0 : (off_t)len, build->fetched_at,
-		  kernel_timeout(fresh_for));
+	switch (n->kind) {
+	case PFS_NODE_BODY:
+		len = build->body_len;
+		break;
+	case PFS_NODE_SUMMARY:
+	case PFS_NODE_EVENTS:
+	case PFS_NODE_WAIT:
+		len = made_size(ns, slot, build, n, &changed_ns);
+		/* an unfinished build's grows or answers: always ask */
+		if (!build->completed && n->kind != PFS_NODE_SUMMARY)
+			timeout = 0;
+		break;
+	default:
+		len = n->content_len;
+	}
+	fill_attr(ns, attr, node_type(n), n->is_dir ? 0 : (off_t)len,
+		  ns_time(MAX(pfs_build_node_ns(build, node), changed_ns)),
+		  timeout);
 	if (n->is_dir)
 		attr->st.st_nlink += build_subdirs(build, node);
 }
@@ -205,7 +278,7 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			struct pfs_ns_attr *attr)
 {
 	const char *pipeline_id = NULL;
-	struct timespec changed;
+	struct timespec changed, newest;
 
 	if (node->kind == PFS_NS_PIPELINE) {
 		pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
@@ -216,12 +289,74 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	changed = pfs_cache_listing_changed(ns->cache, pipeline_id);
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
+	/* the newest change inside: ls -lt puts the liveliest first */
+	newest = ns_time(pfs_cache_newest_change(ns->cache, pipeline_id));
+	if (newest.tv_sec > changed.tv_sec ||
+	    (newest.tv_sec == changed.tv_sec && newest.tv_nsec > changed.tv_nsec))
+		changed = newest;
 	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	/* every pipeline, every build is a directory ("latest" a link) */
-	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id);
+	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id) +
+			     (pipeline_id ? 0 : 1);	/* .pipelinefs */
 	/* a pipeline's name always leads to the same directory */
 	attr->entry_timeout = IMMUTABLE_TIMEOUT;
 	return 0;
+}
+
+/* The pipeline a node names (NULL for the mount's own files); -ESTALE
+ * when its slot names nothing. */
+static int view_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			 const char **pipeline_id)
+{
+	*pipeline_id = NULL;
+	if (node->kind != PFS_NS_PIPELINE_FILE)
+		return 0;
+	*pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
+	return *pipeline_id ? 0 : -ESTALE;
+}
+
+/* A file of views.h: never cached by the kernel (views.h says why). */
+static int view_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
+		     struct pfs_ns_attr *attr)
+{
+	const char *pipeline_id;
+	int64_t mtime_ns;
+	size_t size;
+	int res = view_pipeline(ns, node, &pipeline_id);
+
+	if (res < 0)
+		return res;
+	pfs_views_stat(ns->views, node->view, pipeline_id, &size, &mtime_ns);
+	fill_attr(ns, attr, S_IFREG, (off_t)size,
+		  mtime_ns ? ns_time(mtime_ns) : ns->mount_time, 0);
+	attr->entry_timeout = IMMUTABLE_TIMEOUT;
+	return 0;
+}
+
+static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+		     const struct pfs_ns_node *node, struct pfs_ns_attr *attr)
+{
+	struct pfs_ns_node build_node = *node;
+	struct pfs_build *build;
+	uint32_t index;
+	double fresh_for;
+	int res;
+
+	build_node.kind = PFS_NS_BUILD;
+	build_node.path_hash = ns->build_root_hash;
+	res = resolve_build_node(ns, reader, &build_node, &build, &index,
+				 &fresh_for);
+	if (res < 0)
+		return res;
+	index = pfs_build_child(build, PFS_NODE_ROOT, "wait");
+	if (index == PFS_NODE_NONE)
+		res = -ENOENT;
+	else
+		build_node_attr(ns, node->build, build, index, fresh_for, attr);
+	/* each lookup names a node of its own: never one of another reader */
+	attr->timeout = attr->entry_timeout = 0;
+	pfs_build_unref(build);
+	return res;
 }
 
 int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
@@ -238,15 +373,48 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 		return listing_attr(ns, node, attr);
 	case PFS_NS_LATEST:
 		return latest_attr(ns, reader, node, attr);
+	case PFS_NS_STATE_DIR:
+		fill_attr(ns, attr, S_IFDIR, 0, ns->mount_time, IMMUTABLE_TIMEOUT);
+		return 0;
+	case PFS_NS_PIPELINE_FILE:
+	case PFS_NS_STATE_FILE:
+		return view_attr(ns, node, attr);
+	case PFS_NS_WAIT:
+		return wait_attr(ns, reader, node, attr);
 	case PFS_NS_BUILD:
 		break;
 	}
 	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	build_node_attr(ns, build, index, fresh_for, attr);
+	build_node_attr(ns, node->build, build, index, fresh_for, attr);
 	pfs_build_unref(build);
 	return 0;
+}
+
+/* The view called @name, of those a pipeline (@pipeline) or .pipelinefs
+ * has; -1 if none. */
+static int view_named(const char *name, bool pipeline)
+{
+	int view;
+
+	for (view = PFS_VIEW_EVENTS; view <= PFS_VIEW_METRICS; view++)
+		if (strcmp(name, pfs_view_name(view)) == 0)
+			return pipeline && view > PFS_VIEW_SUMMARY ? -1 : view;
+	return -1;
+}
+
+static int lookup_in_state_dir(struct pfs_ns *ns, const char *name,
+			       struct pfs_ns_node *child,
+			       struct pfs_ns_attr *attr)
+{
+	int view = view_named(name, false);
+
+	if (view < 0)
+		return -ENOENT;
+	child->kind = PFS_NS_STATE_FILE;
+	child->view = (uint32_t)view;
+	return view_attr(ns, child, attr);
 }
 
 static int lookup_in_root(struct pfs_ns *ns, struct pfs_reader *reader,
@@ -256,7 +424,11 @@ static int lookup_in_root(struct pfs_ns *ns, struct pfs_reader *reader,
 	uint32_t slot;
 	int res;
 
-	if (!pfs_name_is_valid_id(name))
+	if (strcmp(name, STATE_DIR_NAME) == 0) {
+		child->kind = PFS_NS_STATE_DIR;
+		return pfs_ns_getattr(ns, reader, child, attr);
+	}
+	if (name[0] == '.' || !pfs_name_is_valid_id(name))
 		return -ENOENT;
 	res = pfs_cache_check_pipeline(ns->cache, reader, name);
 	if (res < 0)
@@ -289,6 +461,14 @@ static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 			pfs_cache_ref_pipeline(ns->cache, parent->pipeline, 1);
 		return res;
 	}
+	if (view_named(name, true) >= 0) {
+		set_node(child, PFS_NS_PIPELINE_FILE, parent->pipeline, 0, 0);
+		child->view = (uint32_t)view_named(name, true);
+		res = view_attr(ns, child, attr);
+		if (res == 0)
+			pfs_cache_ref_pipeline(ns->cache, parent->pipeline, 1);
+		return res;
+	}
 	if (!pfs_name_is_valid_id(name))
 		return -ENOENT;
 	if (pfs_cache_build_slot(ns->cache, pipeline_id, name,
@@ -317,10 +497,17 @@ static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
 	index = pfs_build_child(build, dir, name);
 	if (index == PFS_NODE_NONE) {
 		res = -ENOENT;
+	} else if (build->nodes[index].kind == PFS_NODE_WAIT) {
+		set_node(child, PFS_NS_WAIT, 0, parent->build,
+			 __atomic_add_fetch(&ns->wait_lookups, 1, __ATOMIC_RELAXED) &
+			 PFS_PATH_HASH_MASK);
+		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
+		attr->timeout = attr->entry_timeout = 0;
+		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	} else {
 		set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
-		build_node_attr(ns, build, index, fresh_for, attr);
+		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	}
 	pfs_build_unref(build);
@@ -339,7 +526,9 @@ int pfs_ns_lookup(struct pfs_ns *ns, struct pfs_reader *reader,
 		return lookup_in_pipeline(ns, reader, parent, name, child, attr);
 	case PFS_NS_BUILD:
 		return lookup_in_build(ns, reader, parent, name, child, attr);
-	case PFS_NS_LATEST:
+	case PFS_NS_STATE_DIR:
+		return lookup_in_state_dir(ns, name, child, attr);
+	default:
 		break;
 	}
 	return -ENOTDIR;
@@ -351,12 +540,16 @@ static void add_kernel_refs(struct pfs_ns *ns, const struct pfs_ns_node *node,
 {
 	switch (node->kind) {
 	case PFS_NS_ROOT:
+	case PFS_NS_STATE_DIR:
+	case PFS_NS_STATE_FILE:
 		break;
 	case PFS_NS_PIPELINE:
 	case PFS_NS_LATEST:
+	case PFS_NS_PIPELINE_FILE:
 		pfs_cache_ref_pipeline(ns->cache, node->pipeline, delta);
 		break;
 	case PFS_NS_BUILD:
+	case PFS_NS_WAIT:
 		pfs_cache_ref_build(ns->cache, node->build, delta);
 		break;
 	}
@@ -387,8 +580,23 @@ int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 		    const struct pfs_ns_node *node, char **target)
 {
 	const char *pipeline_id;
+	struct pfs_build *build;
+	uint32_t index;
 	double fresh_for;
+	int res;
 
+	if (node->kind == PFS_NS_BUILD) {	/* a link of failed/ */
+		res = resolve_build_node(ns, reader, node, &build, &index,
+					 &fresh_for);
+		if (res < 0)
+			return res;
+		if (build->nodes[index].kind != PFS_NODE_LINK)
+			res = -EINVAL;
+		else
+			*target = g_strdup(build->strings + build->nodes[index].content);
+		pfs_build_unref(build);
+		return res;
+	}
 	if (node->kind != PFS_NS_LATEST)
 		return -EINVAL;
 	pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
@@ -435,6 +643,7 @@ static void list_root(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	uint32_t slot;
 
 	add_dots(entries, dir, dir);	/* the mount's ".." is the kernel's */
+	add_entry(entries, STATE_DIR_NAME, S_IFDIR)->node.kind = PFS_NS_STATE_DIR;
 	prefetch_listing(ns, NULL, false);
 	for (id = ids; *id; id++) {
 		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
@@ -446,22 +655,50 @@ static void list_root(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	g_strfreev(ids);
 }
 
-static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-			 GArray *entries)
+static void list_views(GArray *entries, const struct pfs_ns_node *dir,
+		       enum pfs_ns_kind kind, enum pfs_view last)
+{
+	int view;
+
+	for (view = PFS_VIEW_EVENTS; view <= (int)last; view++) {
+		struct pfs_ns_node *node = &add_entry(entries, pfs_view_name(view),
+						      S_IFREG)->node;
+
+		set_node(node, kind, dir->pipeline, 0, 0);
+		node->view = (uint32_t)view;
+	}
+}
+
+static void list_state_dir(const struct pfs_ns_node *dir, GArray *entries)
+{
+	struct pfs_ns_node root = { .kind = PFS_NS_ROOT };
+
+	add_dots(entries, dir, &root);
+	list_views(entries, dir, PFS_NS_STATE_FILE, PFS_VIEW_METRICS);
+}
+
+static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
+			 const struct pfs_ns_node *dir, GArray *entries)
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     dir->pipeline);
 	struct pfs_ns_node root = { .kind = PFS_NS_ROOT };
-	char **ids, **id;
+	char **ids, **id, *latest = NULL;
+	double fresh_for;
 	uint32_t slot;
 
 	if (!pipeline_id)
 		return -ESTALE;
 	add_dots(entries, dir, &root);
 	prefetch_listing(ns, pipeline_id, false);
-	if (!pfs_cache_latest_absent(ns->cache, pipeline_id))
+	/* only what can be looked up: "latest" once the service named it
+	 * (ls -l of a pipeline it does not know shows no dangling entry) */
+	if (pfs_cache_get_latest(ns->cache, reader, pipeline_id, &latest,
+				 &fresh_for, NULL) == 0)
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
 			 PFS_NS_LATEST, dir->pipeline, 0, 0);
+	g_free(latest);
+	list_views(entries, dir, PFS_NS_PIPELINE_FILE, PFS_VIEW_SUMMARY);
 	ids = pfs_cache_list_builds(ns->cache, pipeline_id);
 	for (id = ids; *id; id++)
 		if (pfs_cache_build_slot(ns->cache, pipeline_id, *id,
@@ -476,19 +713,6 @@ static int list_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 	return 0;
 }
 
-/* The directory that holds node @index of @build (not the build's own). */
-static uint32_t build_parent(const struct pfs_build *build, uint32_t index)
-{
-	uint32_t dir, child;
-
-	for (dir = 0; dir < build->n_nodes; dir++)
-		for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
-		     child = build->nodes[child].next_sibling)
-			if (child == index)
-				return dir;
-	return PFS_NODE_NONE;
-}
-
 /* The node of the directory above @dir, node @index of @build; @dir
  * itself when it cannot be named. */
 static void build_dotdot(struct pfs_ns *ns, const struct pfs_ns_node *dir,
@@ -497,7 +721,7 @@ static void build_dotdot(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 {
 	const char *pipeline_id, *build_id;
 	uint32_t above = index == PFS_NODE_ROOT ? PFS_NODE_NONE
-						: build_parent(build, index);
+						: pfs_build_parent(build, index);
 	uint32_t slot;
 
 	*parent = *dir;
@@ -530,15 +754,18 @@ static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
 		const struct pfs_node *n = &build->nodes[child];
-		struct pfs_ns_dirent *entry = add_entry(
-			entries, pfs_build_node_name(build, child),
-			n->is_dir ? S_IFDIR : S_IFREG);
+		struct pfs_ns_dirent *entry;
 
+		/* found by name only: grep -r, find, tar must not block on it */
+		if (n->kind == PFS_NODE_WAIT)
+			continue;
+		entry = add_entry(entries, pfs_build_node_name(build, child),
+				  node_type(n));
 		set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
 		/* known without a request: readdirplus can hand it over */
-		build_node_attr(ns, build, child, fresh_for, &entry->attr);
+		build_node_attr(ns, dir->build, build, child, fresh_for, &entry->attr);
 		entry->has_attr = true;
-		if (!n->is_dir && !n->is_body)
+		if (n->kind == PFS_NODE_FILE)
 			entry->content = pfs_build_node_content(build, child,
 								&entry->content_len);
 	}
@@ -560,12 +787,15 @@ int pfs_ns_list(struct pfs_ns *ns, struct pfs_reader *reader,
 		list_root(ns, dir, entries);
 		break;
 	case PFS_NS_PIPELINE:
-		res = list_pipeline(ns, dir, entries);
+		res = list_pipeline(ns, reader, dir, entries);
 		break;
 	case PFS_NS_BUILD:
 		res = list_build_dir(ns, reader, dir, entries, &build);
 		break;
-	case PFS_NS_LATEST:
+	case PFS_NS_STATE_DIR:
+		list_state_dir(dir, entries);
+		break;
+	default:
 		res = -ENOTDIR;
 		break;
 	}
@@ -666,6 +896,57 @@ size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off)
 	return best.at;
 }
 
+/* The part at @off of a file the daemon makes of build @build (slot
+ * @slot): its summary or its events. */
+static int made_content(struct pfs_ns *ns, uint32_t slot,
+			const struct pfs_build *build, uint32_t index,
+			uint64_t off, size_t size, char **data, size_t *len)
+{
+	const char *pipeline_id, *build_id;
+	int64_t changed_ns;
+	size_t total;
+	char *text;
+	int res = pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id);
+
+	*data = NULL;
+	*len = 0;
+	if (res < 0)
+		return res;
+	if (build->nodes[index].kind == PFS_NODE_EVENTS)
+		return pfs_cache_read_events(ns->cache, pipeline_id, build_id, off,
+					     size, data, len, &total, &changed_ns);
+	text = pfs_summary_build(build, build_id, &total);
+	if (off < total) {
+		*len = MIN(size, total - (size_t)off);
+		*data = g_memdup2(text + off, *len);
+	}
+	g_free(text);
+	return 0;
+}
+
+/* Reads @node if it is a build's events (true, the result in *@res):
+ * only the part asked for is copied, however long the log. */
+static bool read_events(struct pfs_ns *ns, struct pfs_reader *reader,
+			const struct pfs_ns_node *node, off_t off, size_t size,
+			char **data, size_t *len, int *res)
+{
+	struct pfs_build *build;
+	uint32_t index;
+	double fresh_for;
+
+	*res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
+	if (*res < 0)
+		return true;
+	if (build->nodes[index].kind != PFS_NODE_EVENTS) {
+		pfs_build_unref(build);
+		return false;
+	}
+	*res = made_content(ns, node->build, build, index, (uint64_t)off, size,
+			    data, len);
+	pfs_build_unref(build);
+	return true;
+}
+
 int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 		const struct pfs_ns_node *node, struct pfs_ns_file **out)
 {
@@ -688,13 +969,24 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 	file = g_new0(struct pfs_ns_file, 1);
 	file->build = build;
 	file->volatile_content = !build->completed;
-	if (build->nodes[index].is_body) {
+	switch (build->nodes[index].kind) {
+	case PFS_NODE_BODY:
 		file->body = pfs_build_body(build);
 		file->content = file->body;
 		file->len = file->body ? build->body_len : 0;
 		if (!file->body)
 			res = -ENOMEM;
-	} else {
+		break;
+	case PFS_NODE_SUMMARY:
+	case PFS_NODE_EVENTS:
+		res = made_content(ns, node->build, build, index, 0, SIZE_MAX,
+				   &file->body, &file->len);
+		file->content = file->body;
+		break;
+	case PFS_NODE_WAIT:
+		res = -EAGAIN;	/* read through the monitor (monitor.h) */
+		break;
+	default:
 		file->content = pfs_build_node_content(build, index, &file->len);
 	}
 	if (res < 0) {
@@ -710,10 +1002,24 @@ int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
 		char **data, size_t *len)
 {
 	struct pfs_ns_file *file;
-	int res = pfs_ns_open(ns, reader, node, &file);
+	const char *pipeline_id;
+	int res;
 
 	*data = NULL;
 	*len = 0;
+	if (off < 0)
+		return -EINVAL;
+	if (node->kind == PFS_NS_PIPELINE_FILE || node->kind == PFS_NS_STATE_FILE) {
+		res = view_pipeline(ns, node, &pipeline_id);
+		if (res == 0)
+			pfs_views_read(ns->views, node->view, pipeline_id,
+				       (uint64_t)off, size, data, len);
+		return res;
+	}
+	if (node->kind == PFS_NS_BUILD && read_events(ns, reader, node, off, size,
+						      data, len, &res))
+		return res;
+	res = pfs_ns_open(ns, reader, node, &file);
 	if (res < 0)
 		return res;
 	if (off >= 0 && (size_t)off < file->len) {

@@ -1,9 +1,12 @@
 /* namespace.h - the mount's directory tree, resolved over the cache.
  *
  *   /                                   the pipelines listed or looked up
- *   /<pipeline>/                        "latest" and the builds seen
+ *   /.pipelinefs/                       health, metrics, summary, events
+ *   /<pipeline>/                        "latest", the builds seen, and
+ *   /<pipeline>/events, summary         the pipeline's (views.h)
  *   /<pipeline>/latest                  symlink to the newest build
  *   /<pipeline>/<build>/...             the build's tree (model.h)
+ *   /<pipeline>/<build>/wait            each lookup a node of its own
  *
  * A node is named by its identity (kind, the cache's slot numbers for its
  * pipeline and build, the hash of its path inside the build), not by a
@@ -26,14 +29,20 @@ enum pfs_ns_kind {
 	PFS_NS_PIPELINE,
 	PFS_NS_LATEST,
 	PFS_NS_BUILD,		/* a node of a build's tree */
+	PFS_NS_PIPELINE_FILE,	/* a pipeline's events or summary */
+	PFS_NS_STATE_DIR,	/* /.pipelinefs */
+	PFS_NS_STATE_FILE,	/* a file of it */
+	PFS_NS_WAIT,		/* one reader's `wait` of a build */
 };
 
 /* A plain value: nothing to free. */
 struct pfs_ns_node {
 	enum pfs_ns_kind kind;
-	uint32_t pipeline;	/* slot, for PIPELINE and LATEST */
-	uint32_t build;		/* slot, for BUILD */
-	uint64_t path_hash;	/* BUILD: which node of the build's tree */
+	uint32_t pipeline;	/* slot, for PIPELINE, LATEST, PIPELINE_FILE */
+	uint32_t build;		/* slot, for BUILD and WAIT */
+	uint64_t path_hash;	/* BUILD: which node of the build's tree;
+				 * WAIT: which lookup (40 bits) */
+	uint32_t view;		/* PIPELINE_FILE, STATE_FILE: enum pfs_view */
 };
 
 struct pfs_ns_attr {
