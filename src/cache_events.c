@@ -196,7 +196,7 @@ int pfs_cache_read_events(struct pfs_cache *cache, const char *pipeline_id,
 			made.text = g_string_new(NULL);
 			pfs_events_first_seen(made.text, e->build,
 					      e->first_seen_ns / 1000000000, "", false);
-			made.changed_ns = e->first_seen_ns;
+			made.changed_ns = 0;	/* the build's time, as first seen */
 			log = &made;
 		}
 	}

@@ -43,9 +43,11 @@ static void release_handle(struct pfs_fs *fs, void *handle)
 		free_handle(handle, kind);
 }
 
-void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns)
+void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns,
+		 struct pfs_monitor *monitor)
 {
 	fs->ns = ns;
+	fs->monitor = monitor;
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
@@ -230,6 +232,12 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	 * at an old build, attribute changes invalidate only regular files */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* reads through the page cache (no open) come as background requests
+	 * otherwise: a kernel sends at most max_background of those at once
+	 * and cannot interrupt them, and a read of wait is answered only when
+	 * its build completes. Synchronous reads can wait, any number, and a
+	 * signal ends them. */
+	conn->want &= ~FUSE_CAP_ASYNC_READ;
 	/* lookups and listings of one directory run in parallel: without it
 	 * the kernel serialises them, and one hung request stalls every
 	 * lookup behind it (libfuse before 3.17.1 needs dirops.h for it) */
@@ -433,6 +441,31 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		release_handle(fs_of(req), file);
 }
 
+/* A read of wait: answered now if the build is completed (or gone),
+ * else stored by the monitor and answered when it completes. */
+static void read_wait(fuse_req_t req, const struct pfs_ns_node *node,
+		      size_t size, off_t off)
+{
+	struct waiting w;
+	char *answer = NULL;
+	size_t len = 0;
+	int res = pfs_ns_wait_answer(fs_of(req)->ns, begin_wait(req, &w), node,
+				     &answer, &len);
+
+	end_wait(req);
+	if (res == -EAGAIN) {
+		pfs_monitor_park(fs_of(req)->monitor, req, node->build, off, size);
+		return;
+	}
+	if (res < 0)
+		fuse_reply_err(req, -res);
+	else if (off >= 0 && (size_t)off < len)
+		fuse_reply_buf(req, answer + off, MIN(size, len - (size_t)off));
+	else
+		fuse_reply_buf(req, NULL, 0);
+	g_free(answer);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -453,6 +486,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	} else {		/* no open: read the node as it is now */
 		res = pfs_ino_decode(ino, &node);
+		if (res == 0 && node.kind == PFS_NS_WAIT) {
+			read_wait(req, &node, size, off);
+			return;
+		}
 		if (res == 0) {
 			res = pfs_ns_read(fs_of(req)->ns, begin_wait(req, &w), &node,
 					  off, size, &copy, &len);

@@ -7,6 +7,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "monitor.h"
 #include "namespace.h"
 
 #include <glib.h>
@@ -17,6 +18,7 @@
  * it owns the handles of open files and directories. */
 struct pfs_fs {
 	struct pfs_ns *ns;
+	struct pfs_monitor *monitor;	/* answers reads of wait */
 	struct fuse_session *se;	/* set before the session starts */
 	bool no_open;		/* set at init: the kernel can do without open */
 	bool no_opendir;	/* and without opendir */
@@ -27,7 +29,8 @@ struct pfs_fs {
 
 extern const struct fuse_lowlevel_ops pfs_fs_ops;
 
-void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns);
+void pfs_fs_init(struct pfs_fs *fs, struct pfs_ns *ns,
+		 struct pfs_monitor *monitor);
 
 /* For pfs_dirops_install(): whether init asked for parallel directory
  * operations (@fs is the struct pfs_fs). */

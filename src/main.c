@@ -4,6 +4,7 @@
  * client, API, cache, namespace, inode table), mounts, and runs the
  * multi-threaded FUSE loop until unmounted or signalled.
  */
+#include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
+#include "monitor.h"
 #include "namespace.h"
 #include "options.h"
 #include "token.h"
@@ -34,6 +36,7 @@ struct daemon {
 	struct pfs_api *api;
 	struct pfs_cache *cache;
 	struct pfs_ns *ns;
+	struct pfs_monitor *monitor;
 	struct pfs_fs fs;
 	struct fuse_session *se;
 	bool signals_set;
@@ -67,6 +70,7 @@ static int build_modules(struct daemon *d)
 		.max_bytes = (size_t)(d->opts.cache_mib * 1024 * 1024),
 		.workers = d->opts.max_requests,
 		.prefetch = d->opts.prefetch,
+		.tz = d->opts.timezone,
 	};
 	char **id;
 
@@ -76,13 +80,14 @@ static int build_modules(struct daemon *d)
 	    pfs_api_new(d->opts.endpoint, d->http, d->token, d->limiter,
 			&d->api) < 0 ||
 	    pfs_cache_new(d->api, &config, &d->cache) < 0 ||
+	    pfs_monitor_new(d->cache, &d->monitor) < 0 ||
 	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0) {
 		fprintf(stderr, "pipelinefs: out of memory\n");
 		return -1;
 	}
 	for (id = d->opts.pipelines; *id; id++)
 		pfs_cache_list_pipeline(d->cache, *id);
-	pfs_fs_init(&d->fs, d->ns);
+	pfs_fs_init(&d->fs, d->ns, d->monitor);
 	return 0;
 }
 
@@ -91,6 +96,7 @@ static void free_modules(struct daemon *d)
 	pfs_fs_cleanup(&d->fs);
 	pfs_ns_free(d->ns);
 	pfs_cache_free(d->cache);
+	pfs_monitor_free(d->monitor);
 	pfs_api_free(d->api);
 	pfs_limiter_free(d->limiter);
 	pfs_http_free(d->http);
@@ -199,13 +205,17 @@ static int serve(struct daemon *d, struct fuse_args *args)
 	if (pfs_dirops_install(d->se, pfs_fs_wants_parallel_dirops, &d->fs) < 0)
 		pfs_log_warn("lookups in one directory will run one at a time");
 	/* threads do not survive the fork of fuse_daemonize() */
-	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0)
+	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0 ||
+	    pfs_monitor_start(d->monitor, d->se, d->cmdline.mountpoint) < 0)
 		goto out_mount;
 	pfs_token_start(d->token);
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
 	/* a positive result is the signal that ended the loop: a clean stop */
 	res = run_loop(d, d->se) < 0 ? 1 : 0;
 out_mount:
+	/* reads of wait end before the session does (they hold no thread:
+	 * nothing else would answer them) */
+	pfs_monitor_stop(d->monitor, ENOTCONN);
 	fuse_session_unmount(d->se);
 	return res;
 }

@@ -3,6 +3,7 @@
 #include "inode.h"
 #include "names.h"
 #include "summary.h"
+#include "monitor.h"
 #include "views.h"
 
 #include <errno.h>
@@ -1065,4 +1066,32 @@ void pfs_ns_file_free(struct pfs_ns_file *file)
 	pfs_build_unref(file->build);
 	g_free(file->body);
 	g_free(file);
+}
+
+int pfs_ns_wait_answer(struct pfs_ns *ns, struct pfs_reader *reader,
+		       const struct pfs_ns_node *node, char **answer,
+		       size_t *len)
+{
+	const char *pipeline_id, *build_id;
+	struct pfs_build *build;
+	double fresh_for;
+	int res = pfs_cache_build_of_slot(ns->cache, node->build, &pipeline_id,
+					  &build_id);
+
+	*answer = NULL;
+	*len = 0;
+	if (res < 0)
+		return res;
+	res = pfs_cache_get_build(ns->cache, reader, pipeline_id, build_id,
+				  &build, &fresh_for);
+	if (res == -ENOENT || res == -EINTR)
+		return res;
+	if (res < 0)
+		return -EAGAIN;
+	if (build->completed)
+		*answer = pfs_monitor_answer(build, len);
+	else
+		res = -EAGAIN;
+	pfs_build_unref(build);
+	return res;
 }

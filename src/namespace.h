@@ -155,4 +155,12 @@ int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
 		char **data, size_t *len);
 void pfs_ns_file_free(struct pfs_ns_file *file);
 
+/* For a read of @node, a `wait`: 0 and the answer (monitor.h) in *@answer
+ * (g_free it) once the build is completed; -EAGAIN while it is not, or
+ * while the service fails (a wait goes on through an outage); -ENOENT
+ * when it is gone; -EINTR. */
+int pfs_ns_wait_answer(struct pfs_ns *ns, struct pfs_reader *reader,
+		       const struct pfs_ns_node *node, char **answer,
+		       size_t *len);
+
 #endif

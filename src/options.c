@@ -1,5 +1,6 @@
 /* options.c - see options.h */
 #include "options.h"
+#include "apitime.h"
 #include "names.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("rate", rate_text),
 	PFS_OPT("cache_size", cache_size_text),
 	PFS_OPT("prefetch", prefetch_text),
+	PFS_OPT("timezone", timezone_text),
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
@@ -66,6 +68,8 @@ static void print_usage(const char *progname)
 	       "    -o cache_size=MIB      memory for cached builds (default: 64)\n"
 	       "    -o prefetch=0|1        start the requests a listing's children\n"
 	       "                           need before they are read (default: 1)\n"
+	       "    -o timezone=ZONE       zone of the API's times (UTC, +05:30,\n"
+	       "                           Asia/Shanghai; default: +08:00)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version of pipelinefs and libfuse\n\n",
 	       progname);
@@ -244,6 +248,17 @@ static int check_numbers(struct pfs_options *opts)
 	return 0;
 }
 
+static int check_timezone(struct pfs_options *opts)
+{
+	char err[256];
+
+	if (pfs_apitime_zone_new(opts->timezone_text ? opts->timezone_text
+						     : PFS_APITIME_DEFAULT_ZONE,
+				 &opts->timezone, err, sizeof(err)) < 0)
+		return fail("%s", err);
+	return 0;
+}
+
 static int take_positional(struct pfs_options *opts, struct fuse_args *args)
 {
 	const char *mountpoint;
@@ -331,7 +346,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 			    "PIPELINEFS_TOKEN");
 	if (take_positional(opts, args) < 0 || check_endpoint(opts) < 0 ||
 	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
-	    check_numbers(opts) < 0 ||
+	    check_numbers(opts) < 0 || check_timezone(opts) < 0 ||
 	    add_defaults(args, opts->endpoint) != 0)
 		return -1;
 	if (fuse_parse_cmdline(args, cmdline) != 0)
@@ -356,6 +371,9 @@ void pfs_options_free(struct pfs_options *opts)
 	free(opts->rate_text);
 	free(opts->cache_size_text);
 	free(opts->prefetch_text);
+	free(opts->timezone_text);
+	if (opts->timezone)
+		g_time_zone_unref(opts->timezone);
 	for (i = 0; i < 3 && i < opts->n_positional; i++)
 		g_free(opts->positional[i]);
 }

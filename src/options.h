@@ -6,6 +6,7 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <glib.h>
 
 struct pfs_options {
 	char *endpoint;		/* base URL, no trailing '/' */
@@ -18,6 +19,7 @@ struct pfs_options {
 	double rate;		/* requests per second; 0: no limit */
 	double cache_mib;
 	int prefetch;
+	GTimeZone *timezone;	/* of the API's times (apitime.h) */
 	/* as given, before checking: */
 	char *pipelines_text;
 	char *ttl_text;
@@ -26,6 +28,7 @@ struct pfs_options {
 	char *rate_text;
 	char *cache_size_text;
 	char *prefetch_text;
+	char *timezone_text;
 	int show_help;
 	int show_version;
 	int token_on_command_line;

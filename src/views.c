@@ -141,7 +141,7 @@ static char *render(struct pfs_views *views, enum pfs_view view,
 				   : mount_summary(views->cache, len);
 	case PFS_VIEW_HEALTH:
 	case PFS_VIEW_METRICS:
-		*mtime_ns = pfs_cache_wall_ns();
+		*mtime_ns = g_get_real_time() * 1000;
 		pfs_cache_gauges(views->cache, &gauges.cached_builds,
 				 &gauges.cached_bytes);
 		return view == PFS_VIEW_HEALTH ? pfs_stats_health_text(&gauges, len)
@@ -167,7 +167,7 @@ static void snapshot(struct pfs_views *views, enum pfs_view view,
 {
 	char *key = snapshot_key(view, pipeline_id);
 	struct snapshot *s;
-	double now = pfs_cache_now();
+	double now = g_get_monotonic_time() / 1e6;
 
 	pthread_mutex_lock(&views->lock);
 	s = g_hash_table_lookup(views->snapshots, key);

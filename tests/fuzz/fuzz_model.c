@@ -45,7 +45,7 @@ static uint32_t walk(const struct pfs_build *build, uint32_t dir, GString *path,
 			seen += walk(build, child, path, depth + 1);
 		} else {
 			content = pfs_build_node_content(build, child, &len);
-			FUZZ_CHECK(build->nodes[child].is_body ? !content :
+			FUZZ_CHECK(build->nodes[child].kind == PFS_NODE_BODY ? !content :
 				   content && (len == 0 || content[len - 1] == '\n'));
 			seen++;
 		}
