@@ -3,6 +3,7 @@
 #include "cache_internal.h"
 #include "limiter.h"
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -296,6 +297,7 @@ static void evict(struct pfs_cache *cache, struct build_entry *keep)
 			      ((struct build_entry *)oldest->data)->pipeline_id,
 			      ((struct build_entry *)oldest->data)->build_id);
 		pfs_cache_drop_build(cache, oldest->data);
+		pfs_stats_eviction();
 	}
 }
 

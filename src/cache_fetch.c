@@ -3,6 +3,7 @@
 #include "cache_internal.h"
 #include "limiter.h"
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -393,6 +394,10 @@ int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	e->pins++;
 	p->pins++;
+	if (is_fresh(e, p, pfs_cache_now()))
+		pfs_stats_cache_hit();
+	else
+		pfs_stats_cache_miss();
 	res = resolve(cache, reader, e, p);
 	if (res == 0 && !e->build)
 		res = -EIO;

@@ -2,6 +2,7 @@
 #include "flight.h"
 #include "limiter.h"
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -132,6 +133,7 @@ void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
 		 * request may go, without growing this entry's backoff */
 		f->retry_at = failure->not_before > now ? failure->not_before
 							: now + PFS_FLIGHT_BACKOFF_BASE;
+		pfs_stats_backoff_until(f->retry_at, err);
 		pfs_log_debug("%s", failure->what);
 		return;
 	}
@@ -141,6 +143,7 @@ void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
 	f->retry_at = now + pfs_limiter_backoff(PFS_FLIGHT_BACKOFF_BASE,
 						f->failures,
 						PFS_FLIGHT_BACKOFF_CAP);
+	pfs_stats_backoff_until(f->retry_at, err);
 	if (f->logged_err == err) {
 		pfs_log_debug("%s", failure->what);
 		return;
