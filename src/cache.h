@@ -201,6 +201,9 @@ void pfs_cache_refresh_build(struct pfs_cache *cache, uint32_t slot);
 int pfs_cache_peek_build(struct pfs_cache *cache, uint32_t slot,
 			 struct pfs_build **out);
 
+/* Whether listings start their children's requests (prefetch=1). */
+bool pfs_cache_prefetches(struct pfs_cache *cache);
+
 /* The latest build of @pipeline_id as last answered (g_free it), or
  * NULL; never asks the service. */
 char *pfs_cache_known_latest(struct pfs_cache *cache, const char *pipeline_id);

@@ -327,3 +327,8 @@ void pfs_cache_gauges(struct pfs_cache *cache, uint64_t *builds,
 	*bytes = cache->bytes;
 	pthread_mutex_unlock(&cache->board.lock);
 }
+
+bool pfs_cache_prefetches(struct pfs_cache *cache)
+{
+	return cache->config.prefetch;
+}

@@ -692,10 +692,15 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 		return -ESTALE;
 	add_dots(entries, dir, &root);
 	prefetch_listing(ns, pipeline_id, false);
-	/* only what can be looked up: "latest" once the service named it
-	 * (ls -l of a pipeline it does not know shows no dangling entry) */
-	if (pfs_cache_get_latest(ns->cache, reader, pipeline_id, &latest,
-				 &fresh_for, NULL) == 0)
+	/* only what can be looked up: "latest" once the service named a
+	 * build (ls -l of a pipeline it does not know shows no dangling
+	 * entry); asked for here only if never answered, and prefetching */
+	latest = pfs_cache_known_latest(ns->cache, pipeline_id);
+	if (!latest && !pfs_cache_latest_absent(ns->cache, pipeline_id) &&
+	    pfs_cache_prefetches(ns->cache))
+		pfs_cache_get_latest(ns->cache, reader, pipeline_id, &latest,
+				     &fresh_for, NULL);
+	if (latest)
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
 			 PFS_NS_LATEST, dir->pipeline, 0, 0);
 	g_free(latest);

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_TOKEN,
+from conftest import (entries, BIN, PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_TOKEN,
                       in_mount_table, readable_again, require_fuse, scaled, wait_until)
 
 
@@ -147,7 +147,7 @@ def test_options_also_work_as_double_dash_flags(sim, mount_factory, tmp_path, to
                           options={"endpoint": None},
                           extra_args=[f"--endpoint={sim.url}", f"--token_file={token_path}",
                                       f"--pipelines={PIPELINE_SUCCESS}", "--ttl=1"])
-    assert os.listdir(mount.mountpoint) == [PIPELINE_SUCCESS]
+    assert entries(mount.mountpoint) == [PIPELINE_SUCCESS]
 
 
 def test_token_file_under_home_is_expanded(sim, mount_factory, tmp_path):
@@ -215,7 +215,7 @@ def test_fstab_line_mounts_through_mount_fuse3(sim, tmp_path, token_path):
     try:
         assert result.returncode == 0, result.stderr
         assert in_mount_table(mnt)
-        assert os.listdir(mnt) == [PIPELINE_SUCCESS]
+        assert entries(mnt) == [PIPELINE_SUCCESS]
         assert read_status(mnt) == "completed\n"
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)], capture_output=True)

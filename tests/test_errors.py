@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+from conftest import (entries, ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
                       TEST_TOKEN, errno_of, in_mount_table, log_lines, read, readable_again,
                       scaled, wait_until)
 
@@ -33,7 +33,7 @@ def status_path(pipeline_id, build_id=None):
 def assert_mount_still_works(mnt):
     """A build no failure touched can still be read: the daemon lives on."""
     assert read(mnt / PIPELINE_ERROR / "12" / "outcome") == b"error\n"
-    assert os.listdir(mnt / PIPELINE_ERROR / "12" / "stages") == ["构建", "测试"]
+    assert entries(mnt / PIPELINE_ERROR / "12" / "stages") == ["构建", "测试"]
 
 
 # --------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def test_unknown_pipeline_is_enoent_and_logged_with_api_error(mnt, mount, sim):
 def test_latest_of_unknown_listed_pipeline_is_enoent(mount_with, sim):
     mount = mount_with(pipelines=f"{PIPELINE_ERROR}:{UNKNOWN_PIPELINE}")
     mnt = mount.mountpoint
-    assert os.listdir(mnt) == [PIPELINE_ERROR, UNKNOWN_PIPELINE]
+    assert entries(mnt) == [PIPELINE_ERROR, UNKNOWN_PIPELINE]
     assert errno_of(os.readlink, mnt / UNKNOWN_PIPELINE / "latest") == errno.ENOENT
     assert log_lines(mount, "DEVPIPE.00011401")
     assert_mount_still_works(mnt)
@@ -166,9 +166,9 @@ def test_mistyped_stage_task_and_parameter_fields_show_their_json_text(mistyped_
     assert json.loads(read(stage / "outcome")) == {}
     assert json.loads(read(stage / "elapsed_time")) == [1, 2]
     assert json.loads(read(stage / "error_msg")) == {"zh": "失败"}
-    assert os.listdir(stage / "tasks") == ["5"]
+    assert entries(stage / "tasks") == ["5"]
     assert read(stage / "tasks" / "5" / "status") == b"true\n"
-    assert os.listdir(mistyped_build / "parameters") == ["retries", "7"]
+    assert entries(mistyped_build / "parameters") == ["retries", "7"]
     assert read(mistyped_build / "parameters" / "retries") == b"5\n"
     assert read(mistyped_build / "parameters" / "7") == b"true\n"
 

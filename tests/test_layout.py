@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
+from conftest import (entries, FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
                       PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, TEST_PIPELINES,
                       TEST_TOKEN, default_test_scenario, read, scaled)
 
@@ -23,7 +23,7 @@ SEED_PIPELINE = "75c562a081574ff28224fb2c123a0643"
 
 BUILD_ENTRIES = ["status", "outcome", "pipeline_id", "pipeline_name", "executor", "build_id",
                  "start_time", "end_time", "elapsed_time", "detail_url", "parameters",
-                 "status.json", "stages"]
+                 "status.json", "summary", "events", "stages", "failed"]
 BUILD_FIELDS = BUILD_ENTRIES[:10]
 NODE_FIELDS = ["id", "name", "type", "status", "outcome", "start_time", "end_time",
                "elapsed_time", "error_code", "error_msg", "detail_url"]
@@ -77,11 +77,11 @@ def test_cat_build_fields_shows_the_api_values(mnt):
 
 def test_stage_and_task_dirs_follow_api_order_with_all_fields(mnt):
     stages = mnt / PIPELINE_ERROR / "12" / "stages"
-    assert os.listdir(stages) == ["构建", "测试"]
-    assert os.listdir(stages / "测试") == NODE_FIELDS + ["tasks"]
-    assert os.listdir(stages / "测试" / "tasks") == ["lint", "unit-tests"]
-    assert os.listdir(stages / "测试" / "tasks" / "unit-tests") == NODE_FIELDS
-    assert os.listdir(mnt / PIPELINE_SUCCESS / "7" / "stages" / "构建" / "tasks") == [
+    assert entries(stages) == ["构建", "测试"]
+    assert entries(stages / "测试") == NODE_FIELDS + ["tasks"]
+    assert entries(stages / "测试" / "tasks") == ["lint", "unit-tests"]
+    assert entries(stages / "测试" / "tasks" / "unit-tests") == NODE_FIELDS
+    assert entries(mnt / PIPELINE_SUCCESS / "7" / "stages" / "构建" / "tasks") == [
         "编译", "打包镜像"]
 
 
@@ -106,7 +106,7 @@ def test_cat_failed_task_fields_shows_error_code_and_message(mnt):
 
 def test_parameters_directory_holds_each_value(mnt):
     parameters = mnt / PIPELINE_SUCCESS / "7" / "parameters"
-    assert os.listdir(parameters) == ["codeBranch", "发布版本"]
+    assert entries(parameters) == ["codeBranch", "发布版本"]
     assert read(parameters / "codeBranch") == b"master\n"
     assert read(parameters / "发布版本") == b"1.4.2\n"
 
@@ -119,7 +119,7 @@ def test_null_fields_are_empty_files(mnt):
     assert all((build / name).stat().st_size == 0 for name in empty)
     assert read(build / "pipeline_name") == "空值流水线\n".encode()
     assert read(build / "pipeline_id") == PIPELINE_NULLS.encode() + b"\n"
-    assert os.listdir(build / "parameters") == []
+    assert entries(build / "parameters") == []
     assert os.listdir(build) == BUILD_ENTRIES
     stage = build / "stages" / "构建"
     assert read(stage / "id") == b"state_1\n"
@@ -131,7 +131,7 @@ def test_null_fields_are_empty_files(mnt):
 
 def test_task_with_null_name_is_named_after_its_id(mnt):
     tasks = mnt / PIPELINE_NULLS / "1" / "stages" / "构建" / "tasks"
-    assert os.listdir(tasks) == ["Task_1"]
+    assert entries(tasks) == ["Task_1"]
     assert read(tasks / "Task_1" / "id") == b"Task_1\n"
     assert read(tasks / "Task_1" / "name") == b""
     # the body misspells "end_time" as 'end_time"': the real field is missing
@@ -201,25 +201,25 @@ def test_latest_is_a_symlink_to_the_newest_build_id(mnt):
 @pytest.mark.parametrize("mount_options", [{"pipelines": ":".join(TEST_PIPELINES), "prefetch": 0}])
 def test_pipeline_dir_lists_latest_then_builds_in_first_seen_order(mnt):
     pipeline = mnt / PIPELINE_SUCCESS
-    assert os.listdir(pipeline) == ["latest"]
+    assert entries(pipeline) == ["latest"]
     assert read(pipeline / "6" / "start_time") == b"2026-11-27 17:00:00\n"
     assert read(pipeline / "latest" / "start_time") == b"2026-11-28 09:00:00\n"
-    assert os.listdir(pipeline) == ["latest", "6", "7"]
+    assert entries(pipeline) == ["latest", "6", "7"]
 
 
 @pytest.mark.parametrize("mount_options", [{"pipelines": f"{PIPELINE_RUNNING}:{PIPELINE_SUCCESS}"}])
 def test_root_lists_configured_pipelines_then_looked_up_ones(mnt):
-    assert os.listdir(mnt) == [PIPELINE_RUNNING, PIPELINE_SUCCESS]
+    assert entries(mnt) == [PIPELINE_RUNNING, PIPELINE_SUCCESS]
     assert read(mnt / PIPELINE_ERROR / "12" / "executor") == b"lisi\n"
-    assert os.listdir(mnt) == [PIPELINE_RUNNING, PIPELINE_SUCCESS, PIPELINE_ERROR]
+    assert entries(mnt) == [PIPELINE_RUNNING, PIPELINE_SUCCESS, PIPELINE_ERROR]
 
 
 @pytest.mark.parametrize("mount_options", [{}])
 def test_unlisted_pipeline_is_reachable_by_path(mnt, sim):
-    assert os.listdir(mnt) == []
+    assert entries(mnt) == []
     assert os.path.isdir(mnt / PIPELINE_ERROR)
     assert sim.api_requests(PIPELINE_ERROR, build_id=None), "lookup must ask the API"
-    assert os.listdir(mnt) == [PIPELINE_ERROR]
+    assert entries(mnt) == [PIPELINE_ERROR]
     assert os.readlink(mnt / PIPELINE_ERROR / "latest") == "12"
 
 
@@ -333,13 +333,13 @@ def test_seed_example_fields_parameters_stage_and_task(seed_mnt):
     assert read(build / "detail_url") == b"https://example.com\n"
     assert read(build / "status") == b""
     assert read(build / "build_id") == b""
-    assert os.listdir(build / "parameters") == ["seviceName", "codeBranch"]
+    assert entries(build / "parameters") == ["seviceName", "codeBranch"]
     assert read(build / "parameters" / "seviceName") == b"pipeline-23\n"
     assert read(build / "parameters" / "codeBranch") == b"master\n"
     stages = build / "stages"
-    assert os.listdir(stages) == ["构建"]
+    assert entries(stages) == ["构建"]
     assert read(stages / "构建" / "id") == b"state_4\n"
-    assert os.listdir(stages / "构建" / "tasks") == ["人工审核"]
+    assert entries(stages / "构建" / "tasks") == ["人工审核"]
     task = stages / "构建" / "tasks" / "人工审核"
     assert read(task / "id") == b"Task_1\n"
     assert read(task / "type") == b"task\n"
@@ -353,19 +353,19 @@ def test_seed_pipeline_without_build_id_has_no_latest_link(seed_mnt):
     with pytest.raises(FileNotFoundError):
         os.lstat(pipeline / "latest")
     assert read(pipeline / "2" / "pipeline_name") == b"pipeline-1185523_Cx2Ur\n"
-    assert os.listdir(pipeline) == ["2"]
-    assert os.listdir(seed_mnt) == [SEED_PIPELINE]
+    assert entries(pipeline) == ["2"]
+    assert entries(seed_mnt) == [SEED_PIPELINE]
 
 
 def test_latest_disappears_from_listing_once_api_gives_no_build_id(mnt, sim):
     pipeline = mnt / PIPELINE_NULLS
-    assert os.listdir(pipeline) == ["latest"]           # not asked yet
+    assert entries(pipeline) == ["latest"]           # not asked yet
     with pytest.raises(FileNotFoundError):
         os.readlink(pipeline / "latest")
     assert sim.api_requests(PIPELINE_NULLS, build_id=None)
-    assert os.listdir(pipeline) == []
+    assert entries(pipeline) == []
     assert read(pipeline / "1" / "pipeline_name") == "空值流水线\n".encode()
-    assert os.listdir(pipeline) == ["1"]
+    assert entries(pipeline) == ["1"]
 
 
 # --------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def hostile_build(sim_factory, mount_factory, tmp_path):
 
 def test_hostile_stage_names_are_listed_safe_and_unique(hostile_build):
     stages = hostile_build / "stages"
-    assert os.listdir(stages) == [name for _, _, name in HOSTILE_STAGES]
+    assert entries(stages) == [name for _, _, name in HOSTILE_STAGES]
     assert {name: read(stages / name / "id") for _, _, name in HOSTILE_STAGES} == {
         name: sid.encode() + b"\n" for sid, _, name in HOSTILE_STAGES}
     assert [len(name.encode()) for name in os.listdir(stages) if name.startswith("构")] == [
@@ -483,14 +483,14 @@ def test_name_file_keeps_the_raw_api_name(hostile_build):
 
 def test_hostile_task_names_are_listed_safe_and_unique(hostile_build):
     tasks = hostile_build / "stages" / "a_b" / "tasks"
-    assert os.listdir(tasks) == [name for _, _, name in HOSTILE_TASKS]
+    assert entries(tasks) == [name for _, _, name in HOSTILE_TASKS]
     assert {name: read(tasks / name / "id") for _, _, name in HOSTILE_TASKS} == {
         name: tid.encode() + b"\n" for tid, _, name in HOSTILE_TASKS}
 
 
 def test_hostile_parameter_names_fall_back_to_their_position(hostile_build):
     parameters = hostile_build / "parameters"
-    assert os.listdir(parameters) == [name for _, name, _ in HOSTILE_PARAMETERS]
+    assert entries(parameters) == [name for _, name, _ in HOSTILE_PARAMETERS]
     assert {name: read(parameters / name) for _, name, _ in HOSTILE_PARAMETERS} == {
         name: value for _, name, value in HOSTILE_PARAMETERS}
 
@@ -504,7 +504,7 @@ def test_long_id_standing_in_for_a_name_is_cut_on_a_character_boundary(hostile_b
 
 def test_nameless_stage_with_numeric_id_is_named_after_that_id(hostile_build):
     stages = hostile_build.parent / "2" / "stages"
-    assert os.listdir(stages)[1] == "77"
+    assert entries(stages)[1] == "77"
     assert read(stages / "77" / "id") == b"77\n"
 
 

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import (ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+from conftest import (entries, ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
                       TEST_PIPELINES, TEST_TOKEN, default_test_scenario, errno_of, log_lines,
                       read, run_in_threads, scaled, wait_past, wait_until)
 
@@ -492,7 +492,7 @@ def test_completed_build_is_not_fetched_after_ttl_nor_after_sighup(mount_with, s
     fetched = sim.requests()[0]["time"]
     wait_past(fetched, 1.3, "ttl to pass")
     assert read(build / "outcome") == b"success\n"
-    assert os.listdir(build / "stages") == ["构建", "部署"]
+    assert entries(build / "stages") == ["构建", "部署"]
 
     sighup(mount, build)
     assert read(build / "status") == b"completed\n"
@@ -510,7 +510,7 @@ def test_listing_the_root_prefetches_every_pipeline_with_one_batch_call(
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"pipelines": ":".join(ids)}).mountpoint
 
     started = time.monotonic()
-    assert os.listdir(mnt) == ids
+    assert entries(mnt) == ids
     took = time.monotonic() - started
     assert took < scaled(0.4), f"listing waited {took:.2f} s for the prefetch"
 
@@ -560,7 +560,7 @@ def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
     mount = mount_with(timeout=5, **ALL_LISTED)
     sim.fault(kind="hang", pipeline_id=PIPELINE_ERROR)
     try:
-        assert os.listdir(mount.mountpoint) == list(TEST_PIPELINES)    # starts the prefetch
+        assert entries(mount.mountpoint) == list(TEST_PIPELINES)    # starts the prefetch
         wait_until(lambda: sim.api_requests(PIPELINE_ERROR), message="the hung latest call")
         started = time.monotonic()
         mount.umount()                                   # demands exit 0 within 10 s
@@ -611,7 +611,7 @@ def test_sighup_resolves_latest_again(mount_with, sim):
                message="latest to point at build 8 after SIGHUP")
     assert read(latest / "status") == b"running\n"
     assert [entry["build_id"] for entry in sim.requests()] == [None, None]
-    assert os.listdir(mount.mountpoint / PIPELINE_SUCCESS) == ["latest", "7", "8"]
+    assert entries(mount.mountpoint / PIPELINE_SUCCESS) == ["latest", "7", "8"]
     assert mount.proc.poll() is None
 
 
@@ -679,7 +679,7 @@ def test_a_reader_does_not_wait_behind_a_queue_of_prefetches(sim_factory, mount_
     ids = [pipeline_id_of(index) for index in range(count)]
     mnt = mount_factory(sim.url, tmp_path / "mnt",
                         {"pipelines": ":".join(ids), "timeout": 5}).mountpoint
-    assert os.listdir(mnt) == ids          # queues the batch call, then 40 builds
+    assert entries(mnt) == ids          # queues the batch call, then 40 builds
     started = time.monotonic()
     # the last pipeline's build would be 5 rounds of 8 away: the reader runs it itself
     assert read(mnt / ids[-1] / "latest" / "status") == b"completed\n"
