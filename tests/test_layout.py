@@ -201,7 +201,7 @@ def test_latest_is_a_symlink_to_the_newest_build_id(mnt):
 @pytest.mark.parametrize("mount_options", [{"pipelines": ":".join(TEST_PIPELINES), "prefetch": 0}])
 def test_pipeline_dir_lists_latest_then_builds_in_first_seen_order(mnt):
     pipeline = mnt / PIPELINE_SUCCESS
-    assert entries(pipeline) == ["latest"]
+    assert entries(pipeline) == []      # prefetch=0: latest not asked for yet
     assert read(pipeline / "6" / "start_time") == b"2026-11-27 17:00:00\n"
     assert read(pipeline / "latest" / "start_time") == b"2026-11-28 09:00:00\n"
     assert entries(pipeline) == ["latest", "6", "7"]
@@ -359,10 +359,12 @@ def test_seed_pipeline_without_build_id_has_no_latest_link(seed_mnt):
 
 def test_latest_disappears_from_listing_once_api_gives_no_build_id(mnt, sim):
     pipeline = mnt / PIPELINE_NULLS
-    assert entries(pipeline) == ["latest"]           # not asked yet
+    # issue 7 item 8: only what can be looked up is listed; the listing
+    # asks which build is latest, and the answer names none
+    assert entries(pipeline) == []
+    assert sim.api_requests(PIPELINE_NULLS, build_id=None)
     with pytest.raises(FileNotFoundError):
         os.readlink(pipeline / "latest")
-    assert sim.api_requests(PIPELINE_NULLS, build_id=None)
     assert entries(pipeline) == []
     assert read(pipeline / "1" / "pipeline_name") == "空值流水线\n".encode()
     assert entries(pipeline) == ["1"]
