@@ -45,12 +45,6 @@ PIPELINE_FAILING = "4d6f8a0c2e4b46d8a0c2e4f6a8b0c2d4"
 MULTILINE_ERROR = "3 tests failed:\n\ttest_a\\b\r\nend"
 
 
-
-def missing(feature):
-    """A test of an issue-7 feature that is not on main yet: it must fail until the
-    feature lands (strict), then the mark goes."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 7: {feature} not on main yet")
-
 # --------------------------------------------------------------------------
 # Scenarios
 
@@ -207,7 +201,6 @@ ZONES = {"default +08:00": (None, 8 * 3600), "UTC": ("UTC", 0), "+05:30": ("+05:
          "-0700": ("-0700", -7 * 3600), "Asia/Shanghai": ("Asia/Shanghai", 8 * 3600)}
 
 
-@missing("times from the API and -o timezone=")
 @pytest.mark.parametrize("zone, offset", ZONES.values(), ids=ZONES.keys())
 def test_first_seen_times_are_the_api_times_read_in_the_timezone_option(
         sim, mount_factory, tmp_path, scenario, zone, offset):
@@ -234,7 +227,6 @@ def test_an_unknown_timezone_is_refused_at_mount(sim, mount_factory, tmp_path):
     assert "timezone" in mount.log()
 
 
-@missing("mtimes that mean changed (and events, summary)")
 def test_find_newer_lists_nothing_until_a_change_then_exactly_the_changed_files(
         sim, mount_factory, tmp_path, scenario):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -270,7 +262,6 @@ unchanged.out: {build}/start_time {build}/stages/构建/tasks/编译/start_time
 """
 
 
-@missing("mtimes that mean changed")
 def test_make_rebuilds_only_what_depends_on_a_changed_file(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     build_dir = build_path(mnt)
@@ -300,7 +291,6 @@ def test_make_rebuilds_only_what_depends_on_a_changed_file(sim, mount_factory, t
     assert (work / "changed.out").read_text(encoding="utf-8").startswith("verifying\n")
 
 
-@missing("mtimes that mean changed (and events, summary)")
 def test_rsync_twice_sends_nothing_then_exactly_the_changed_files(sim, mount_factory, tmp_path,
                                                                    scenario):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -339,7 +329,6 @@ def builds_by_time(pipeline_dir):
     return [name for name in result.stdout.split() if name.isdigit()]
 
 
-@missing("mtimes from the API")
 def test_ls_t_puts_the_newest_build_first_whatever_was_read_first(mnt):
     pipeline = mnt / PIPELINE_SUCCESS
     for build in ("7", "6"):                  # 6 (Nov 27) seen last
@@ -347,7 +336,6 @@ def test_ls_t_puts_the_newest_build_first_whatever_was_read_first(mnt):
     assert builds_by_time(pipeline) == ["7", "6"]
 
 
-@missing("mtimes from the API")
 def test_ls_t_puts_the_most_recently_active_build_first(sim_factory, mount_factory, tmp_path):
     older = live_running_build(started_ago=1200)      # changes at 30 s
     older["body"]["build_id"] = "2"
@@ -420,7 +408,6 @@ def changes(lines):
     return [event_fields(line)[1:] for line in lines]
 
 
-@missing("events")
 def test_tail_f_events_shows_the_first_seen_state_then_each_change(
         sim, mount_factory, tmp_path, follow, scenario):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -453,7 +440,6 @@ def test_tail_f_events_shows_the_first_seen_state_then_each_change(
     assert tail_c.stdout == final[len(snapshot):]
 
 
-@missing("events")
 def test_events_escape_tabs_newlines_and_backslashes(sim, mount_factory, tmp_path, follow):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     tail = follow(build_path(mnt, PIPELINE_FAILING, "5") / "events")
@@ -468,7 +454,6 @@ def test_events_escape_tabs_newlines_and_backslashes(sim, mount_factory, tmp_pat
         (task, "error_msg", "", escape(MULTILINE_ERROR))}
 
 
-@missing("pipeline events")
 def test_pipeline_events_shows_its_builds_changes_and_a_new_build_becoming_latest(
         sim, mount_factory, tmp_path, follow, scenario):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -494,7 +479,6 @@ def test_pipeline_events_shows_its_builds_changes_and_a_new_build_becoming_lates
     assert os.readlink(mnt / PIPELINE_RUNNING / "latest") == "4"
 
 
-@missing(".pipelinefs/events")
 def test_mount_events_merge_every_pipeline_prefixed_by_its_id(mnt):
     assert read(mnt / PIPELINE_ERROR / "12" / "status") == COMPLETED
     lines = read(mnt / ".pipelinefs" / "events").decode("utf-8").splitlines()
@@ -506,7 +490,6 @@ def test_mount_events_merge_every_pipeline_prefixed_by_its_id(mnt):
 # 4. failed/
 
 
-@missing("failed/")
 def test_failed_links_each_failed_stage_and_task(mnt):
     failed = mnt / PIPELINE_ERROR / "12" / "failed"
     assert sorted(os.listdir(failed)) == ["测试", "测试:unit-tests"]
@@ -517,7 +500,6 @@ def test_failed_links_each_failed_stage_and_task(mnt):
     assert stat.S_ISLNK(os.lstat(failed / "测试").st_mode)
 
 
-@missing("failed/")
 @pytest.mark.parametrize("pipeline_id, build_id", [(PIPELINE_SUCCESS, "7"),
                                                    (PIPELINE_RUNNING, "3"),
                                                    (PIPELINE_NULLS, "1")],
@@ -526,7 +508,6 @@ def test_failed_is_empty_when_nothing_failed(mnt, pipeline_id, build_id):
     assert os.listdir(mnt / pipeline_id / build_id / "failed") == []
 
 
-@missing("failed/")
 def test_grep_over_every_latest_failed_lists_every_failure(sim, mount_factory, tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", ALL_LISTED).mountpoint
     result = subprocess.run(["sh", "-c", f"grep -r . {mnt}/*/latest/failed/*/error_msg"],
@@ -537,7 +518,6 @@ def test_grep_over_every_latest_failed_lists_every_failure(sim, mount_factory, t
         f"{mnt}/{PIPELINE_ERROR}/latest/failed/测试:unit-tests/error_msg:{FAILED_TASK_ERROR_MSG}"])
 
 
-@missing("failed/")
 def test_failed_of_a_running_build_gains_each_failure_as_it_happens(sim, mount_factory,
                                                                     tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -577,7 +557,6 @@ def summary_of(path):
     return header.groupdict(), rows, last
 
 
-@missing("summary")
 def test_summary_of_a_failed_build(mnt):
     header, rows, last = summary_of(mnt / PIPELINE_ERROR / "12" / "summary")
     assert header == {"name": "frontend-ci", "build": "12", "status": "completed",
@@ -592,7 +571,6 @@ def test_summary_of_a_failed_build(mnt):
     assert last is None
 
 
-@missing("summary")
 def test_summary_columns_are_stable_for_awk(mnt):
     result = subprocess.run(["awk", "{print $2}", str(mnt / PIPELINE_ERROR / "12" / "summary")],
                             capture_output=True, text=True, timeout=scaled(10))
@@ -600,7 +578,6 @@ def test_summary_columns_are_stable_for_awk(mnt):
     assert statuses == ["completed"] * 5
 
 
-@missing("summary")
 def test_summary_of_a_running_build_says_how_to_wait(mnt, scenario):
     header, rows, last = summary_of(mnt / PIPELINE_RUNNING / "3" / "summary")
     body = scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]["body"]
@@ -613,7 +590,6 @@ def test_summary_of_a_running_build_says_how_to_wait(mnt, scenario):
     assert last == STILL_RUNNING
 
 
-@missing("summary")
 def test_summary_of_a_running_build_shows_a_failure_by_the_first_line_of_its_message(
         sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -626,7 +602,6 @@ def test_summary_of_a_running_build_shows_a_failure_by_the_first_line_of_its_mes
     assert summary_of(summary)[2] == STILL_RUNNING
 
 
-@missing("summary and failed/")
 def test_summary_of_the_api_documents_example(sim_factory, mount_factory, tmp_path):
     sim = sim_factory(DEMO_SCENARIO)
     mnt = mount_factory(sim.url, tmp_path / "mnt").mountpoint
@@ -640,7 +615,6 @@ def test_summary_of_the_api_documents_example(sim_factory, mount_factory, tmp_pa
     assert os.listdir(build / "failed") == []
 
 
-@missing("pipeline summary")
 def test_pipeline_summary_lists_the_builds_seen_newest_first(mnt):
     pipeline = mnt / PIPELINE_SUCCESS
     for build in ("6", "7"):
@@ -650,7 +624,6 @@ def test_pipeline_summary_lists_the_builds_seen_newest_first(mnt):
                      ["6", "✓", "completed", "success", "2026-11-27", "17:00:00", "5m00s"]]
 
 
-@missing(".pipelinefs/summary")
 def test_mount_summary_has_one_line_per_listed_pipeline(sim, mount_factory, tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", ALL_LISTED).mountpoint
     for pipeline_id in (PIPELINE_SUCCESS, PIPELINE_ERROR, PIPELINE_RUNNING):
@@ -676,7 +649,6 @@ def iso_or_dash(value):
     return None if value == "-" else iso_epoch(value)
 
 
-@missing(".pipelinefs/health")
 def test_health_of_a_healthy_mount(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     before = time.time()
@@ -698,7 +670,6 @@ OUTAGE_READS = [f"{PIPELINE_SUCCESS}/6/status", f"{PIPELINE_SUCCESS}/7/status",
                 f"{PIPELINE_NULLS}/1/status", f"{PIPELINE_RUNNING}/3/status"]
 
 
-@missing(".pipelinefs/health and metrics")
 @pytest.mark.parametrize("outage", ["dead server", "503"])
 def test_health_through_an_outage(sim, mount_factory, tmp_path, outage):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
@@ -729,7 +700,6 @@ def test_health_through_an_outage(sim, mount_factory, tmp_path, outage):
         ("pipelinefs_up", ())] == 1
 
 
-@missing(".pipelinefs/health")
 def test_health_degraded_while_one_build_fails_and_others_answer(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
     status = mnt / PIPELINE_RUNNING / "3" / "status"
@@ -749,7 +719,6 @@ def test_health_degraded_while_one_build_fails_and_others_answer(sim, mount_fact
     sim.clear_faults()
 
 
-@missing(".pipelinefs/health")
 def test_health_throttled_until_the_pause_the_service_asked_for(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
     sim.fault(kind="status", status=429, headers={"Retry-After": "5"}, count=1)
@@ -768,7 +737,6 @@ def test_health_throttled_until_the_pause_the_service_asked_for(sim, mount_facto
 BAD_TOKEN = "bad-token-5f3a9c1e7b2d4068a1c3"
 
 
-@missing(".pipelinefs/")
 def test_health_unauthorized_with_a_bad_token_and_no_secret_in_it(sim, mount_factory, tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"prefetch": 0}, token=BAD_TOKEN).mountpoint
     assert errno_of(read, mnt / PIPELINE_ERROR / "12" / "status") == errno.EACCES
@@ -804,7 +772,6 @@ def check_exposition_format(text):
     assert types == {**types, **METRIC_TYPES}, f"types: {types}"
 
 
-@missing(".pipelinefs/metrics")
 def test_metrics_are_prometheus_text_and_count_what_the_service_saw(sim, mount_factory,
                                                                     tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -835,7 +802,6 @@ def test_metrics_are_prometheus_text_and_count_what_the_service_saw(sim, mount_f
 # 6. Dot-names at the root
 
 
-@missing("dot-names at the root without a request")
 @pytest.mark.parametrize("name", [".git", ".python-version", ".envrc", ".hg", ".direnv",
                                   ".Trash-0", ".pipelinefsx"])
 def test_dot_names_at_the_root_cost_no_request(sim, mount_factory, tmp_path, name):
@@ -849,7 +815,6 @@ def test_dot_names_at_the_root_cost_no_request(sim, mount_factory, tmp_path, nam
     assert [entry["pipeline_id"] for entry in sim.requests_since(mark)] == [PIPELINE_ERROR]
 
 
-@missing(".pipelinefs/")
 def test_pipelinefs_dir_is_shown_by_ls_a_not_by_ls_and_costs_no_request(sim, mount_factory,
                                                                         tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"prefetch": 0, **ALL_LISTED}).mountpoint
@@ -874,7 +839,6 @@ def test_pipelinefs_dir_is_shown_by_ls_a_not_by_ls_and_costs_no_request(sim, mou
 # 8. A listed pipeline the service does not know
 
 
-@missing("item 8: list only what can be looked up")
 def test_ls_la_of_a_listed_pipeline_the_service_does_not_know(sim, mount_factory, tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt",
                         {"pipelines": f"{UNKNOWN_PIPELINE}:{PIPELINE_ERROR}"}).mountpoint
