@@ -1,6 +1,7 @@
 /* model.c - see model.h */
 #include "model.h"
 #include "names.h"
+#include "summary.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -36,7 +37,6 @@ struct builder {
 	GHashTable *interned;	/* GBytes text -> offset + 1 in strings */
 	GArray *time_slots;	/* of struct pfs_time_slot */
 	uint16_t group;		/* the time slot of the group being built */
-	GPtrArray *failed;	/* "name", "target", ...: for failed/ */
 	char *err;
 	size_t errsize;
 };
@@ -199,30 +199,18 @@ static void add_fields(struct builder *b, uint32_t dir,
 	}
 }
 
-static bool name_taken(const char *name, void *set)
-{
-	return g_hash_table_contains(set, name);
-}
-
 /* A directory (or file) named after untrusted @raw, safe and unique in
  * @taken (which it is added to). */
 static uint32_t add_named(struct builder *b, uint32_t parent,
 			  GHashTable *taken, struct json_object *raw,
 			  const char *fallback, bool is_dir)
 {
-	char name[PFS_NAME_MAX + 1], base[PFS_NAME_MAX + 1];
+	char name[PFS_NAME_MAX + 1];
 	size_t len;
 	const char *text = value_text(raw, &len);
-	unsigned used;
 
 	pfs_name_sanitize(name, text, len, fallback);
-	strcpy(base, name);
-	/* @taken maps each name to the next suffix worth trying for it */
-	used = pfs_name_make_unique(name, name_taken, taken,
-				    GPOINTER_TO_UINT(g_hash_table_lookup(taken, base)));
-	if (used)
-		g_hash_table_insert(taken, g_strdup(base), GUINT_TO_POINTER(used + 1));
-	g_hash_table_insert(taken, g_strdup(name), NULL);
+	pfs_name_claim(name, taken);
 	return add_node(b, parent, name, is_dir);
 }
 
@@ -296,46 +284,15 @@ static int add_parameters(struct builder *b, struct json_object *body)
 	return res;
 }
 
-/* Where a stage or task is, for failed/: its directory below stages/,
- * and its entry's name there (the names joined by ':'). */
-struct state_path {
-	const char *dir;
-	const char *name;
-};
-
 static int add_states(struct builder *b, uint32_t dir,
-		      struct json_object *states, int depth,
-		      const struct state_path *above);
-
-static bool has_text(struct json_object *obj, const char *key)
-{
-	struct json_object *value = NULL;
-	size_t len;
-
-	json_object_object_get_ex(obj, key, &value);
-	return value_text(value, &len) && len > 0;
-}
-
-/* A stage or task failed: its outcome is "error", or it has an error code
- * or message (a running task can have one before its outcome). */
-static bool state_failed(struct json_object *state)
-{
-	struct json_object *outcome = NULL;
-
-	json_object_object_get_ex(state, "outcome", &outcome);
-	return (outcome && json_object_is_type(outcome, json_type_string) &&
-		strcmp(json_object_get_string(outcome), "error") == 0) ||
-	       has_text(state, "error_code") || has_text(state, "error_msg");
-}
+		      struct json_object *states, int depth);
 
 static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
-		     struct json_object *state, size_t position, int depth,
-		     const struct state_path *above)
+		     struct json_object *state, size_t position, int depth)
 {
 	struct json_object *id = NULL, *name = NULL, *children;
 	char position_text[32];
-	const char *fallback, *dir_name;
-	struct state_path here;
+	const char *fallback;
 	uint16_t outer = b->group;
 	size_t len;
 	uint32_t dir;
@@ -352,30 +309,18 @@ static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
 	dir = add_named(b, parent, taken, name, fallback, true);
 	b->group = add_time_slot(b, dir, true, outer);
 	add_fields(b, dir, state, state_fields);
-	dir_name = b->strings->str + node_at(b, dir)->name;
-	here.dir = above ? g_strconcat(above->dir, "/tasks/", dir_name, NULL)
-			 : g_strdup(dir_name);
-	here.name = above ? g_strconcat(above->name, ":", dir_name, NULL)
-			  : g_strdup(dir_name);
-	if (state_failed(state)) {
-		g_ptr_array_add(b->failed, g_strdup(here.name));
-		g_ptr_array_add(b->failed, g_strconcat("../stages/", here.dir, NULL));
-	}
 	res = get_object_array(b, state, "children", &children);
 	/* every stage has tasks/; a task only if it has children of its own */
 	if (res == 0 && (depth == 0 ||
 			 (children && json_object_array_length(children) > 0)))
 		res = add_states(b, add_node(b, dir, "tasks", true), children,
-				 depth + 1, &here);
-	g_free((char *)here.dir);
-	g_free((char *)here.name);
+				 depth + 1);
 	b->group = outer;
 	return res;
 }
 
 static int add_states(struct builder *b, uint32_t dir,
-		      struct json_object *states, int depth,
-		      const struct state_path *above)
+		      struct json_object *states, int depth)
 {
 	GHashTable *taken;
 	size_t i, n;
@@ -390,33 +335,46 @@ static int add_states(struct builder *b, uint32_t dir,
 			res = fail(b, "more stages and tasks than any real build has");
 		else
 			res = add_state(b, dir, taken,
-					json_object_array_get_idx(states, i), i, depth,
-					above);
+					json_object_array_get_idx(states, i), i, depth);
 	}
 	g_hash_table_destroy(taken);
 	return res;
 }
 
-/* failed/: a link to each stage and task that failed, named as its
- * directory (a task "<stage>:<task>"), made safe and unique. */
+static int note_failure(const char *entry, const char *target, uint32_t dir,
+			void *failed)
+{
+	g_ptr_array_add(failed, g_strdup(entry));
+	g_ptr_array_add(failed, g_strdup(target));
+	return 0;
+}
+
+/* failed/: a link to each stage and task that failed (summary.h names
+ * them and says which failed). */
 static void add_failed(struct builder *b)
 {
-	uint32_t dir = add_node(b, PFS_NODE_ROOT, "failed", true);
-	GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal,
-						  g_free, NULL);
+	/* the tree so far, as a build for summary.h, which reads only these */
+	struct pfs_build so_far = {
+		.nodes = (struct pfs_node *)(void *)b->nodes->data,
+		.n_nodes = b->nodes->len,
+		.strings = b->strings->str,
+	};
+	GPtrArray *failed = g_ptr_array_new_with_free_func(g_free);
+	uint32_t dir;
 	guint i;
 
-	for (i = 0; i + 1 < b->failed->len; i += 2) {
-		struct json_object *name = json_object_new_string(b->failed->pdata[i]);
-		const char *target = b->failed->pdata[i + 1];
-		uint32_t link = add_named(b, dir, taken, name, "failed", false);
+	pfs_summary_failures(&so_far, note_failure, failed);
+	/* the links only now: adding nodes moves the array so_far reads */
+	dir = add_node(b, PFS_NODE_ROOT, "failed", true);
+	for (i = 0; i + 1 < failed->len; i += 2) {
+		const char *target = failed->pdata[i + 1];
+		uint32_t link = add_node(b, dir, failed->pdata[i], false);
 
 		node_at(b, link)->kind = PFS_NODE_LINK;
 		node_at(b, link)->content = add_text(b, target, strlen(target));
 		node_at(b, link)->content_len = (uint32_t)strlen(target);
-		json_object_put(name);
 	}
-	g_hash_table_destroy(taken);
+	g_ptr_array_free(failed, TRUE);
 }
 
 static int build_tree(struct builder *b, struct json_object *body)
@@ -437,8 +395,7 @@ static int build_tree(struct builder *b, struct json_object *body)
 	res = get_object_array(b, body, "states", &states);
 	if (res < 0)
 		return res;
-	res = add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states,
-			 0, NULL);
+	res = add_states(b, add_node(b, PFS_NODE_ROOT, "stages", true), states, 0);
 	if (res == 0)
 		add_failed(b);
 	return res;
@@ -548,7 +505,6 @@ static void builder_init(struct builder *b, size_t body_len)
 	b->interned = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					    (GDestroyNotify)g_bytes_unref, NULL);
 	b->time_slots = g_array_new(FALSE, FALSE, sizeof(struct pfs_time_slot));
-	b->failed = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void builder_clear(struct builder *b)
@@ -562,7 +518,6 @@ static void builder_clear(struct builder *b)
 	g_hash_table_destroy(b->interned);
 	if (b->time_slots)
 		g_array_free(b->time_slots, TRUE);
-	g_ptr_array_free(b->failed, TRUE);
 }
 
 struct hash_slot {

@@ -1,6 +1,7 @@
 /* names.c - see names.h */
 #include "names.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,4 +154,22 @@ unsigned pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
 		if (!taken(name, ctx))
 			return n;
 	}
+}
+
+static bool name_taken(const char *name, void *set)
+{
+	return g_hash_table_contains(set, name);
+}
+
+void pfs_name_claim(char *name, GHashTable *taken)
+{
+	char base[PFS_NAME_MAX + 1];
+	unsigned used;
+
+	strcpy(base, name);
+	used = pfs_name_make_unique(name, name_taken, taken,
+				    GPOINTER_TO_UINT(g_hash_table_lookup(taken, base)));
+	if (used)
+		g_hash_table_insert(taken, g_strdup(base), GUINT_TO_POINTER(used + 1));
+	g_hash_table_insert(taken, g_strdup(name), NULL);
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <glib.h>
+
 #define PFS_ID_MAX 128
 #define PFS_NAME_MAX 255
 
@@ -34,5 +36,11 @@ void pfs_name_sanitize(char *out, const char *name, size_t len,
  * keeps a thousand duplicates from costing a million tries. */
 unsigned pfs_name_make_unique(char *name, bool (*taken)(const char *, void *),
 			      void *ctx, unsigned first);
+
+/* Makes @name (PFS_NAME_MAX + 1 bytes) unique among the names in @taken
+ * (a set of g_strdup'ed keys, made with g_str_hash and g_free) as
+ * pfs_name_make_unique() does, and adds it. @taken also keeps, under each
+ * base name, the next suffix worth trying for it. */
+void pfs_name_claim(char *name, GHashTable *taken);
 
 #endif

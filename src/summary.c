@@ -111,11 +111,6 @@ static const char *build_mark(const struct pfs_build *build)
 
 /* ---- failed/ ---- */
 
-static bool entry_taken(const char *name, void *taken)
-{
-	return g_hash_table_contains(taken, name);
-}
-
 /* @taken maps each entry to the next "~N" worth trying for it as a base,
  * as model.c does for directory names. */
 static int report_failure(const struct pfs_build *build, GHashTable *taken,
@@ -123,10 +118,9 @@ static int report_failure(const struct pfs_build *build, GHashTable *taken,
 			  pfs_summary_failure_fn fn, void *ctx)
 {
 	const char *stage_name = pfs_build_node_name(build, stage);
-	char entry[PFS_NAME_MAX + 1], base[PFS_NAME_MAX + 1];
+	char entry[PFS_NAME_MAX + 1];
 	char target[TARGET_SIZE];
 	char *joined;
-	unsigned used;
 
 	if (task == PFS_NODE_NONE) {
 		joined = g_strdup(stage_name);
@@ -141,12 +135,7 @@ static int report_failure(const struct pfs_build *build, GHashTable *taken,
 	/* cuts an over-long entry at a character; safe names pass unchanged */
 	pfs_name_sanitize(entry, joined, strlen(joined), "_");
 	g_free(joined);
-	strcpy(base, entry);
-	used = pfs_name_make_unique(entry, entry_taken, taken,
-				    GPOINTER_TO_UINT(g_hash_table_lookup(taken, base)));
-	if (used)
-		g_hash_table_insert(taken, g_strdup(base), GUINT_TO_POINTER(used + 1));
-	g_hash_table_insert(taken, g_strdup(entry), NULL);
+	pfs_name_claim(entry, taken);
 	return fn(entry, target, task == PFS_NODE_NONE ? stage : task, ctx);
 }
 

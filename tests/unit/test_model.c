@@ -97,7 +97,7 @@ static void test_seed_example_becomes_a_tree(void)
 	g_assert_false(build->completed);
 	assert_children(build, "", "status|outcome|pipeline_id|pipeline_name|"
 			"executor|build_id|start_time|end_time|elapsed_time|"
-			"detail_url|parameters|status.json|stages");
+			"detail_url|parameters|status.json|summary|events|wait|stages|failed");
 	pfs_build_unref(build);
 	g_free(body);
 }
