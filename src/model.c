@@ -90,10 +90,9 @@ static uint64_t finish_hash(uint64_t h)
 }
 
 /* A new time slot, or @fallback when a hostile build has used them all. */
-static uint16_t add_time_slot(struct builder *b, uint32_t dir, bool is_group,
-			      uint16_t fallback)
+static uint16_t add_time_slot(struct builder *b, uint32_t dir, uint16_t fallback)
 {
-	struct pfs_time_slot slot = { .dir = dir, .is_group = is_group };
+	struct pfs_time_slot slot = { .dir = dir };
 
 	if (b->time_slots->len >= UINT16_MAX)
 		return fallback;
@@ -118,8 +117,6 @@ static uint32_t add_node(struct builder *b, uint32_t parent, const char *name,
 	uint32_t index = b->nodes->len;
 	uint32_t none = PFS_NODE_NONE;
 
-	if (is_dir)
-		node.time = add_time_slot(b, index, false, b->group);
 
 	g_array_append_val(b->nodes, node);
 	g_array_append_val(b->last_child, none);
@@ -307,7 +304,7 @@ static int add_state(struct builder *b, uint32_t parent, GHashTable *taken,
 		fallback = position_text;
 	}
 	dir = add_named(b, parent, taken, name, fallback, true);
-	b->group = add_time_slot(b, dir, true, outer);
+	b->group = add_time_slot(b, dir, outer);
 	add_fields(b, dir, state, state_fields);
 	res = get_object_array(b, state, "children", &children);
 	/* every stage has tasks/; a task only if it has children of its own */
@@ -382,7 +379,7 @@ static int build_tree(struct builder *b, struct json_object *body)
 	struct json_object *states;
 	int res;
 
-	b->group = add_time_slot(b, PFS_NODE_ROOT, true, 0);
+	b->group = add_time_slot(b, PFS_NODE_ROOT, 0);
 	add_node(b, PFS_NODE_NONE, "", true);
 	add_fields(b, PFS_NODE_ROOT, body, build_fields);
 	res = add_parameters(b, body);
@@ -709,7 +706,8 @@ size_t pfs_build_size(const struct pfs_build *build)
 {
 	return sizeof(*build) + build->zbody_len + build->strings_len +
 	       build->n_nodes * (sizeof(struct pfs_node) + sizeof(uint32_t)) +
-	       build->n_times * (sizeof(int64_t) + sizeof(struct pfs_time_slot)) +
+	       build->n_times * sizeof(int64_t) +
+	       (build->time_slots ? build->n_times * sizeof(struct pfs_time_slot) : 0) +
 	       (build->node_ns ? build->n_nodes * sizeof(int64_t) : 0);
 }
 

@@ -46,16 +46,15 @@ struct pfs_node {
 	uint32_t next_sibling;
 	bool is_dir;		/* kind == PFS_NODE_DIR */
 	uint8_t kind;		/* enum pfs_node_kind */
-	uint16_t time;		/* index into the build's times[] */
+	uint16_t time;		/* index into the build's times[]: its group */
 };
 
-/* Where a build's first-seen times come from: each of times[] is either a
- * group's (the build, a stage or a task: its end_time, else start_time;
- * every file of the group shares it) or a directory's own (the newest
- * time below it). */
+/* Where a build's first-seen times come from: each of times[] is a
+ * group's (the build, a stage or a task: its end_time, else start_time),
+ * which every file of the group shares. A directory's is the newest time
+ * below it, worked out when asked. */
 struct pfs_time_slot {
-	uint32_t dir;		/* the group's or the directory's node */
-	bool is_group;
+	uint32_t dir;		/* the group's node */
 };
 
 struct pfs_build {
@@ -76,9 +75,11 @@ struct pfs_build {
 	/* Change times, epoch nanoseconds, set once by the cache before the
 	 * build is shared (pfs_build_set_times / pfs_build_carry_times): a
 	 * node's mtime is node_ns[node] when node_ns is set (a build refreshed
-	 * from an older copy), else times[nodes[node].time]. */
+	 * from an older copy), else a file's is times[nodes[node].time] and a
+	 * directory's the newest below it. */
 	int64_t *times;
-	struct pfs_time_slot *time_slots;	/* n_times, what each one is */
+	struct pfs_time_slot *time_slots;	/* n_times, what each one is;
+						 * freed once the times are set */
 	uint32_t n_times;
 	int64_t *node_ns;
 };

@@ -9,10 +9,30 @@
 
 #include <string.h>
 
+/* The newest time at or below directory @dir, of a build first seen. */
+static int64_t newest_below(const struct pfs_build *build, uint32_t dir)
+{
+	int64_t newest = 0;
+	uint32_t child;
+
+	for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
+	     child = build->nodes[child].next_sibling) {
+		int64_t t = build->nodes[child].is_dir ? newest_below(build, child)
+						       : build->times[build->nodes[child].time];
+
+		if (t > newest)
+			newest = t;
+	}
+	/* an empty directory: its group's */
+	return newest ? newest : build->times[build->nodes[dir].time];
+}
+
 int64_t pfs_build_node_ns(const struct pfs_build *build, uint32_t node)
 {
 	if (build->node_ns)
 		return build->node_ns[node];
+	if (build->nodes[node].is_dir)
+		return newest_below(build, node);
 	return build->times[build->nodes[node].time];
 }
 
@@ -52,30 +72,32 @@ static int64_t group_api_ns(const struct pfs_build *build, uint32_t dir,
 	return 0;
 }
 
-/* The newest time at or below node @node; directories' slots are filled
- * on the way (their own slot is theirs alone). */
-static int64_t newest_below(struct pfs_build *build, uint32_t node)
+/* What each time is made of is needed only to make them: a cached build
+ * does without (a kilobyte or two of each). */
+static void drop_slots(struct pfs_build *build)
+{
+	g_free(build->time_slots);
+	build->time_slots = NULL;
+}
+
+/* A refreshed build's directories: the newest time below each. */
+static int64_t fill_dirs(struct pfs_build *build, uint32_t node)
 {
 	const struct pfs_node *n = &build->nodes[node];
 	int64_t newest = 0;
 	uint32_t child;
 
 	if (!n->is_dir)
-		return pfs_build_node_ns(build, node);
+		return build->node_ns[node];
 	for (child = n->first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
-		int64_t t = newest_below(build, child);
+		int64_t t = fill_dirs(build, child);
 
 		if (t > newest)
 			newest = t;
 	}
-	if (newest == 0)	/* an empty directory: its group's */
-		newest = build->times[0];
-	if (build->node_ns)
-		build->node_ns[node] = newest;
-	else if (!build->time_slots[n->time].is_group)
-		build->times[n->time] = newest;
-	return newest;
+	build->node_ns[node] = newest ? newest : build->times[0];
+	return build->node_ns[node];
 }
 
 void pfs_build_set_times(struct pfs_build *build, GTimeZone *tz,
@@ -87,13 +109,12 @@ void pfs_build_set_times(struct pfs_build *build, GTimeZone *tz,
 	build->times[0] = group_api_ns(build, PFS_NODE_ROOT, tz);
 	if (build->times[0] == 0)
 		build->times[0] = now_ns;
-	for (i = 1; i < build->n_times; i++)
-		if (build->time_slots[i].is_group) {
-			build->times[i] = group_api_ns(build, build->time_slots[i].dir, tz);
-			if (build->times[i] == 0)
-				build->times[i] = build->times[0];
-		}
-	newest_below(build, PFS_NODE_ROOT);
+	for (i = 1; i < build->n_times; i++) {
+		build->times[i] = group_api_ns(build, build->time_slots[i].dir, tz);
+		if (build->times[i] == 0)
+			build->times[i] = build->times[0];
+	}
+	drop_slots(build);
 }
 
 /* Whether node @a of @x has what node @b of @y has. */
@@ -126,6 +147,7 @@ uint32_t pfs_build_carry_times(struct pfs_build *build,
 
 	build->node_ns = g_new0(int64_t, build->n_nodes);
 	build->times[0] = old->times[0];
+	drop_slots(build);
 	for (i = 0; i < build->n_nodes; i++) {
 		const struct pfs_node *n = &build->nodes[i];
 		uint32_t was;
@@ -155,7 +177,7 @@ uint32_t pfs_build_carry_times(struct pfs_build *build,
 	for (i = 0; i < old->n_nodes; i++)
 		if (pfs_build_find(build, old->nodes[i].path_hash) == PFS_NODE_NONE)
 			changed++;
-	newest_below(build, PFS_NODE_ROOT);
+	fill_dirs(build, PFS_NODE_ROOT);
 	if (changed)
 		build->node_ns[PFS_NODE_ROOT] = now_ns > build->node_ns[PFS_NODE_ROOT]
 						? now_ns : build->node_ns[PFS_NODE_ROOT];
