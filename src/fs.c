@@ -431,6 +431,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
+	if (!file) {	/* live: every read comes here, as it is then */
+		fi->direct_io = 1;
+		fi->fh = 0;
+		fuse_reply_open(req, fi);
+		return;
+	}
 	/* a file that can still change is read through to us on every
 	 * read, so cat never sees stale pages; one that cannot, stays cached */
 	fi->direct_io = file->volatile_content;

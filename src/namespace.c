@@ -963,14 +963,18 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 	int res;
 
 	*out = NULL;
+	if (node->kind == PFS_NS_PIPELINE_FILE || node->kind == PFS_NS_STATE_FILE ||
+	    node->kind == PFS_NS_WAIT)
+		return 0;	/* live */
 	if (node->kind != PFS_NS_BUILD)
 		return -EISDIR;
 	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	if (build->nodes[index].is_dir) {
+	if (build->nodes[index].is_dir || build->nodes[index].kind == PFS_NODE_EVENTS) {
+		res = build->nodes[index].is_dir ? -EISDIR : 0;	/* events: live */
 		pfs_build_unref(build);
-		return -EISDIR;
+		return res;
 	}
 	file = g_new0(struct pfs_ns_file, 1);
 	file->build = build;
@@ -988,9 +992,6 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 		res = made_content(ns, node->build, build, index, 0, SIZE_MAX,
 				   &file->body, &file->len);
 		file->content = file->body;
-		break;
-	case PFS_NODE_WAIT:
-		res = -EAGAIN;	/* read through the monitor (monitor.h) */
 		break;
 	default:
 		file->content = pfs_build_node_content(build, index, &file->len);
@@ -1026,7 +1027,7 @@ int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
 						      data, len, &res))
 		return res;
 	res = pfs_ns_open(ns, reader, node, &file);
-	if (res < 0)
+	if (res < 0 || !file)
 		return res;
 	if (off >= 0 && (size_t)off < file->len) {
 		*len = file->len - (size_t)off < size ? file->len - (size_t)off : size;

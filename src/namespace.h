@@ -137,6 +137,9 @@ off_t pfs_ns_listing_offset(const struct pfs_ns_listing *listing, size_t i);
  * once, in order. 0 starts over; @listing->count: nothing is left. */
 size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off);
 
+/* *@out NULL (and 0) for a live file, whose every read must come to
+ * pfs_ns_read() (or, for a wait, pfs_ns_wait_answer()): events, wait and
+ * the files of views.h. */
 int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 		const struct pfs_ns_node *node, struct pfs_ns_file **out);
 
