@@ -60,7 +60,14 @@ bool pfs_fs_wants_parallel_dirops(void *fs)
 static void forget_in_kernel(const struct pfs_ns_node *node, void *arg)
 {
 	struct pfs_fs *fs = arg;
+	struct pfs_ns_node dir = { .kind = PFS_NS_PIPELINE,
+				   .pipeline = node->pipeline };
 
+	if (node->kind == PFS_NS_LATEST) {	/* the name: it may mean another */
+		fuse_lowlevel_notify_inval_entry(fs->se, pfs_ino_encode(&dir),
+						 "latest", strlen("latest"));
+		return;
+	}
 	/* attributes and pages; -ENOENT for inodes the kernel does not hold */
 	fuse_lowlevel_notify_inval_inode(fs->se, pfs_ino_encode(node), 0, 0);
 }
@@ -228,8 +235,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 
 	fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
 	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
-	/* not FUSE_CAP_CACHE_SYMLINKS: the kernel would keep "latest" pointing
-	 * at an old build, attribute changes invalidate only regular files */
+	/* links are kept: a "latest" node names the build it points at, so a
+	 * new latest build is a new node (inode.h), and failed/'s targets
+	 * follow from their names */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* reads through the page cache (no open) come as background requests

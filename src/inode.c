@@ -18,14 +18,17 @@
 #define PIPELINE_DIR 0
 #define PIPELINE_LATEST 1
 #define PIPELINE_VIEW 2		/* + enum pfs_view */
+/* latest: the build it points at, above the pipeline's slot */
+#define LATEST_BUILD_SHIFT 32
 /* the mount's own: 1 the root, 2 .pipelinefs, 3 + enum pfs_view its files */
 #define MOUNT_STATE_DIR 2
 #define MOUNT_VIEW 3
 #define MOUNT_VIEWS 4
 
-static fuse_ino_t pipeline_ino(uint64_t which, uint32_t slot)
+static fuse_ino_t pipeline_ino(uint64_t which, uint32_t slot, uint32_t build)
 {
-	return (KIND_PIPELINE << KIND_SHIFT) | (which << PIPELINE_NODE_SHIFT) | slot;
+	return (KIND_PIPELINE << KIND_SHIFT) | (which << PIPELINE_NODE_SHIFT) |
+	       ((uint64_t)build << LATEST_BUILD_SHIFT) | slot;
 }
 
 static fuse_ino_t build_ino(uint64_t kind, uint32_t slot, uint64_t low)
@@ -44,11 +47,11 @@ fuse_ino_t pfs_ino_encode(const struct pfs_ns_node *node)
 	case PFS_NS_STATE_FILE:
 		return MOUNT_VIEW + node->view;
 	case PFS_NS_PIPELINE:
-		return pipeline_ino(PIPELINE_DIR, node->pipeline);
+		return pipeline_ino(PIPELINE_DIR, node->pipeline, 0);
 	case PFS_NS_LATEST:
-		return pipeline_ino(PIPELINE_LATEST, node->pipeline);
+		return pipeline_ino(PIPELINE_LATEST, node->pipeline, node->build);
 	case PFS_NS_PIPELINE_FILE:
-		return pipeline_ino(PIPELINE_VIEW + node->view, node->pipeline);
+		return pipeline_ino(PIPELINE_VIEW + node->view, node->pipeline, 0);
 	case PFS_NS_WAIT:
 		return build_ino(KIND_WAIT, node->build, node->path_hash);
 	case PFS_NS_BUILD:
@@ -60,16 +63,18 @@ fuse_ino_t pfs_ino_encode(const struct pfs_ns_node *node)
 static int decode_pipeline(uint64_t rest, struct pfs_ns_node *node)
 {
 	uint64_t which = rest >> PIPELINE_NODE_SHIFT;
-	uint64_t slot = rest & ((UINT64_C(1) << PIPELINE_NODE_SHIFT) - 1);
+	uint64_t build = (rest & ((UINT64_C(1) << PIPELINE_NODE_SHIFT) - 1)) >>
+			 LATEST_BUILD_SHIFT;
 
-	if (slot > UINT32_MAX || which >= PIPELINE_VIEW + 2)
+	if (which >= PIPELINE_VIEW + 2 || (build && which != PIPELINE_LATEST))
 		return -ESTALE;
-	node->pipeline = (uint32_t)slot;
+	node->pipeline = (uint32_t)rest;
 	if (which == PIPELINE_DIR)
 		node->kind = PFS_NS_PIPELINE;
-	else if (which == PIPELINE_LATEST)
+	else if (which == PIPELINE_LATEST) {
 		node->kind = PFS_NS_LATEST;
-	else {
+		node->build = (uint32_t)build;
+	} else {
 		node->kind = PFS_NS_PIPELINE_FILE;
 		node->view = (uint32_t)(which - PIPELINE_VIEW);
 	}

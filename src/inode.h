@@ -3,9 +3,11 @@
  *   00 | 1                                     the root
  *   00 | 2                                     /.pipelinefs
  *   00 | 3 + view (views.h)                    its files
- *   01 | which (6 bits) | pipeline slot        a pipeline's directory (0),
- *                                              its "latest" link (1), its
- *                                              files (2 + view)
+ *   01 | which (6) | build (24) | pipeline (32) a pipeline's directory (0),
+ *                                              its files (2 + view), its
+ *                                              "latest" link (1) with the
+ *                                              slot of the build it points
+ *                                              at: a new target, a new node
  *   10 | build slot (22 bits) | lookup (40)    a `wait` of a build: every
  *                                              lookup of it a new node, so
  *                                              that no reader shares the

@@ -241,10 +241,24 @@ static void tell_kernel(struct pfs_monitor *m,
 	}
 }
 
+/* The pipeline's "latest" now names another build (another node): the
+ * kernel's name for it goes, so the next look finds the new one. */
+static void forget_latest(struct pfs_monitor *m, uint32_t pipeline_slot)
+{
+	struct pfs_ns_node dir = { .kind = PFS_NS_PIPELINE,
+				   .pipeline = pipeline_slot };
+
+	if (fuse_lowlevel_notify_inval_entry(m->se, pfs_ino_encode(&dir), "latest",
+					     strlen("latest")) == 0)
+		pfs_stats_notification();
+}
+
 static void handle(struct pfs_monitor *m, struct pfs_cache_change *change)
 {
-	if (change->build_slot == PFS_CACHE_NO_SLOT)
+	if (change->build_slot == PFS_CACHE_NO_SLOT) {
+		forget_latest(m, change->pipeline_slot);
 		goto out;
+	}
 	if (!change->build) {
 		finish_all(take(m, change->build_slot), NULL, -ENOENT);
 		goto out;

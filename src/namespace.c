@@ -228,26 +228,52 @@ static void build_node_attr(struct pfs_ns *ns, uint32_t slot,
 		attr->st.st_nlink += build_subdirs(build, node);
 }
 
+/* A "latest" node names its pipeline and the build it points at (so a
+ * new target is a new node, and the kernel may keep a link's target for
+ * as long as it holds the node). @node->build is the target's slot, or,
+ * with @make (a lookup), filled in from the service's latest answer and
+ * counted as a lookup of the node. */
 static int latest_attr(struct pfs_ns *ns, struct pfs_reader *reader,
-		       const struct pfs_ns_node *node, struct pfs_ns_attr *attr)
+		       struct pfs_ns_node *node, bool make,
+		       struct pfs_ns_attr *attr)
 {
 	const char *pipeline_id = pfs_cache_pipeline_of_slot(ns->cache,
 							     node->pipeline);
+	const char *own_pipeline, *own = NULL;
 	struct timespec changed;
+	bool pinned = false;
 	char *target;
 	double fresh_for;
 	int res;
 
 	if (!pipeline_id)
 		return -ESTALE;
+	/* a look at latest refreshes it when stale */
 	res = pfs_cache_get_latest(ns->cache, reader, pipeline_id, &target,
 				   &fresh_for, &changed);
 	if (res < 0)
 		return res;
-	fill_attr(ns, attr, S_IFLNK, (off_t)strlen(target), changed,
-		  kernel_timeout(fresh_for));
+	if (make) {
+		res = pfs_cache_build_slot(ns->cache, pipeline_id, target,
+					   PFS_INO_MAX_BUILDS, &node->build);
+		pinned = res == 0;
+	}
+	if (res == 0 && pfs_cache_build_of_slot(ns->cache, node->build,
+						&own_pipeline, &own) < 0)
+		res = -ESTALE;
+	if (res == 0)
+		/* the link as it was named: no longer the latest, a look again
+		 * finds the one that is */
+		fill_attr(ns, attr, S_IFLNK, (off_t)strlen(own), changed,
+			  strcmp(own, target) == 0 ? kernel_timeout(fresh_for) : 0);
+	if (res == 0 && make) {
+		pfs_cache_ref_pipeline(ns->cache, node->pipeline, 1);
+		pfs_cache_ref_build(ns->cache, node->build, 1);
+	}
+	if (pinned)
+		pfs_cache_unpin_build(ns->cache, node->build);
 	g_free(target);
-	return 0;
+	return res;
 }
 
 /* Someone is about to look inside the pipelines listed in @pipeline_id's
@@ -363,6 +389,7 @@ static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 		   const struct pfs_ns_node *node, struct pfs_ns_attr *attr)
 {
+	struct pfs_ns_node latest;
 	struct pfs_build *build;
 	uint32_t index;
 	double fresh_for;
@@ -373,7 +400,8 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 	case PFS_NS_PIPELINE:
 		return listing_attr(ns, node, attr);
 	case PFS_NS_LATEST:
-		return latest_attr(ns, reader, node, attr);
+		latest = *node;
+		return latest_attr(ns, reader, &latest, false, attr);
 	case PFS_NS_STATE_DIR:
 		fill_attr(ns, attr, S_IFDIR, 0, ns->mount_time, IMMUTABLE_TIMEOUT);
 		return 0;
@@ -457,10 +485,7 @@ static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 		return -ESTALE;
 	if (strcmp(name, "latest") == 0) {
 		set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
-		res = pfs_ns_getattr(ns, reader, child, attr);
-		if (res == 0)
-			pfs_cache_ref_pipeline(ns->cache, parent->pipeline, 1);
-		return res;
+		return latest_attr(ns, reader, child, true, attr);
 	}
 	if (view_named(name, true) >= 0) {
 		set_node(child, PFS_NS_PIPELINE_FILE, parent->pipeline, 0, 0);
@@ -544,8 +569,10 @@ static void add_kernel_refs(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	case PFS_NS_STATE_DIR:
 	case PFS_NS_STATE_FILE:
 		break;
+	case PFS_NS_LATEST:	/* and the build it points at */
+		pfs_cache_ref_build(ns->cache, node->build, delta);
+		/* fall through */
 	case PFS_NS_PIPELINE:
-	case PFS_NS_LATEST:
 	case PFS_NS_PIPELINE_FILE:
 		pfs_cache_ref_pipeline(ns->cache, node->pipeline, delta);
 		break;
@@ -580,7 +607,7 @@ void pfs_ns_interrupt(struct pfs_ns *ns, struct pfs_reader *reader)
 int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 		    const struct pfs_ns_node *node, char **target)
 {
-	const char *pipeline_id;
+	const char *pipeline_id, *build_id;
 	struct pfs_build *build;
 	uint32_t index;
 	double fresh_for;
@@ -600,11 +627,12 @@ int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 	}
 	if (node->kind != PFS_NS_LATEST)
 		return -EINVAL;
-	pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
-	if (!pipeline_id)
+	/* the node is its target: no request (the lookup made the node) */
+	if (pfs_cache_build_of_slot(ns->cache, node->build, &pipeline_id,
+				    &build_id) < 0)
 		return -ESTALE;
-	return pfs_cache_get_latest(ns->cache, reader, pipeline_id, target,
-				    &fresh_for, NULL);
+	*target = g_strdup(build_id);
+	return 0;
 }
 
 /* Offsets (pfs_ns_listing_offset) carry 21 bits of a name's hash. */
@@ -700,9 +728,13 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 	    pfs_cache_prefetches(ns->cache))
 		pfs_cache_get_latest(ns->cache, reader, pipeline_id, &latest,
 				     &fresh_for, NULL);
-	if (latest)
+	if (latest && pfs_cache_build_slot(ns->cache, pipeline_id, latest,
+					   PFS_INO_MAX_BUILDS, &slot) == 0) {
 		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
-			 PFS_NS_LATEST, dir->pipeline, 0, 0);
+			 PFS_NS_LATEST, dir->pipeline, slot, 0);
+		/* listed: never recycled */
+		pfs_cache_unpin_build(ns->cache, slot);
+	}
 	g_free(latest);
 	list_views(entries, dir, PFS_NS_PIPELINE_FILE, PFS_VIEW_SUMMARY);
 	ids = pfs_cache_list_builds(ns->cache, pipeline_id);
@@ -1061,8 +1093,17 @@ void pfs_ns_drop_unfinished(struct pfs_ns *ns,
 			    void *arg)
 {
 	struct forget_ctx ctx = { .forget = forget, .arg = arg };
+	struct pfs_ns_node latest = { .kind = PFS_NS_LATEST };
+	char **ids, **id;
 
 	pfs_cache_drop_unfinished(ns->cache, forget ? forget_build : NULL, &ctx);
+	ids = pfs_cache_list_pipelines(ns->cache);
+	for (id = ids; forget && *id; id++)
+		if (pfs_cache_pipeline_slot(ns->cache, *id, &latest.pipeline) == 0) {
+			forget(&latest, arg);
+			pfs_cache_unpin_pipeline(ns->cache, latest.pipeline);
+		}
+	g_strfreev(ids);
 }
 
 void pfs_ns_file_free(struct pfs_ns_file *file)

@@ -144,7 +144,8 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 		const struct pfs_ns_node *node, struct pfs_ns_file **out);
 
 /* Drops every unfinished build from the cache (SIGHUP), calling @forget
- * for each node of each, so that the kernel can be told to drop what it
+ * for each node of each, and for each pipeline's "latest" (a LATEST node
+ * of no build: its name), so that the kernel can be told to drop what it
  * holds of them. */
 void pfs_ns_drop_unfinished(struct pfs_ns *ns,
 			    void (*forget)(const struct pfs_ns_node *node,
