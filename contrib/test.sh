@@ -24,7 +24,9 @@ source "$top/contrib/ensure-deps.sh"
 # and lazily: the daemon's life from mount to exit
 VALGRIND_TESTS="grep or stat_size or hostile_stage or after_ttl or latest_follows \
 or sixteen_concurrent or sighup or prefetches_every or small_cache or outage \
-or stays_readable_while or lazy_unmount or signal_unmounts"
+or stays_readable_while or lazy_unmount or signal_unmounts \
+or sigint_ends_a_waiting or unmount_or_sigterm or tail_f_events or pipeline_events \
+or interrupted_as_they_park"
 
 mode=${1:-}
 builddir=build

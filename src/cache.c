@@ -282,6 +282,7 @@ void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e)
 	/* what it logged goes with it: seen again, it is first seen again */
 	pfs_event_log_clear(&e->events);
 	e->first_seen_ns = 0;
+	e->events_full = false;
 }
 
 /* Called with the lock held. Evicts least recently used builds until

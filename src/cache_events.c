@@ -2,6 +2,7 @@
  * events logs of builds, pipelines and the mount, the change hook, and
  * the refreshes that those who follow and wait need. */
 #include "cache_internal.h"
+#include "log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -54,14 +55,14 @@ void pfs_cache_notify(struct pfs_cache *cache, struct build_entry *e,
 }
 
 /* Appends @lines to the pipeline's log and (prefixed by the pipeline) to
- * the mount's. */
+ * the mount's, as seen at @ns (0: not a change, the logs' times stay). */
 static void merge(struct pfs_cache *cache, struct pipeline_entry *p,
 		  const GString *lines, const GString *mount_lines, int64_t ns)
 {
 	pfs_event_log_append(&p->events, lines->str, lines->len,
-			     PIPELINE_EVENTS_MAX, ns);
+			     PIPELINE_EVENTS_MAX, true, ns);
 	pfs_event_log_append(&cache->events, mount_lines->str, mount_lines->len,
-			     MOUNT_EVENTS_MAX, ns);
+			     MOUNT_EVENTS_MAX, true, ns);
 }
 
 void pfs_cache_note_latest(struct pfs_cache *cache, struct pipeline_entry *p,
@@ -73,7 +74,12 @@ void pfs_cache_note_latest(struct pfs_cache *cache, struct pipeline_entry *p,
 
 	pfs_events_line(lines, ns / 1000000000, "latest", "build_id", old, new);
 	pfs_events_line(mount_lines, ns / 1000000000, path, "build_id", old, new);
-	merge(cache, p, lines, mount_lines, ns);
+	/* learning which build is latest is no change; another one is */
+	merge(cache, p, lines, mount_lines, old ? ns : 0);
+	if (old) {
+		p->newest_ns = MAX(p->newest_ns, ns);
+		cache->newest_ns = MAX(cache->newest_ns, ns);
+	}
 	g_free(path);
 	g_string_free(lines, TRUE);
 	g_string_free(mount_lines, TRUE);
@@ -107,6 +113,8 @@ static void merge_build(struct pfs_cache *cache, struct build_entry *e,
 		pfs_events_first_seen(lines, now, ns / 1000000000, e->build_id, true);
 		pfs_events_first_seen(mount_lines, now, ns / 1000000000,
 				      mount_prefix, true);
+		/* a build first seen changed when its times say */
+		ns = pfs_build_node_ns(now, PFS_NODE_ROOT);
 	}
 	merge(cache, p, lines, mount_lines, ns);
 	note_newest(cache, p, now);
@@ -145,8 +153,14 @@ size_t pfs_cache_observe(struct pfs_cache *cache, struct build_entry *e,
 		pfs_events_first_seen(lines, before, e->first_seen_ns / 1000000000,
 				      "", false);
 	pfs_events_diff(lines, before, build, ns / 1000000000, "");
-	pfs_event_log_append(&e->events, lines->str, lines->len,
-			     BUILD_EVENTS_MAX, ns);
+	if (!pfs_event_log_append(&e->events, lines->str, lines->len,
+				  BUILD_EVENTS_MAX, false, ns) && !e->events_full) {
+		/* append-only: once full, it stays as it is */
+		e->events_full = true;
+		pfs_log_warn("pipeline %s build %s: events reached %u bytes; "
+			     "further changes are not logged", e->pipeline_id,
+			     e->build_id, BUILD_EVENTS_MAX);
+	}
 	g_string_free(lines, TRUE);
 	merge_build(cache, e, before, build, ns);
 	pfs_cache_notify(cache, e, build, ns);
@@ -218,9 +232,9 @@ int64_t pfs_cache_newest_change(struct pfs_cache *cache,
 	pthread_mutex_lock(&cache->board.lock);
 	if (pipeline_id) {
 		p = pfs_cache_find_pipeline(cache, pipeline_id);
-		ns = p ? MAX(p->newest_ns, p->events.changed_ns) : 0;
+		ns = p ? p->newest_ns : 0;
 	} else {
-		ns = MAX(cache->newest_ns, cache->events.changed_ns);
+		ns = cache->newest_ns;
 	}
 	pthread_mutex_unlock(&cache->board.lock);
 	return ns;

@@ -33,6 +33,7 @@ struct build_entry {
 	 * seen (the lines are then made from build); dropped with build */
 	struct pfs_event_log events;
 	int64_t first_seen_ns;		/* epoch ns, 0 while not cached */
+	bool events_full;		/* its log reached its bound */
 	bool announced;			/* its first lines are in the merged logs */
 };
 

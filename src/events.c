@@ -19,11 +19,13 @@ static void append_escaped(GString *out, const char *text, size_t len)
 	}
 }
 
-/* A field's value: its text without the newline the file ends with. */
+/* A field's value: its text without the newline the file ends with, cut
+ * at PFS_EVENTS_VALUE_MAX bytes (on a character) with how much there was:
+ * a line is for reading, the file holds it all. */
 static void append_value(GString *out, const struct pfs_build *build,
 			 uint32_t node)
 {
-	size_t len = 0;
+	size_t len = 0, cut;
 	const char *text = build && node != PFS_NODE_NONE
 			   ? pfs_build_node_content(build, node, &len) : NULL;
 
@@ -31,7 +33,14 @@ static void append_value(GString *out, const struct pfs_build *build,
 		return;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	append_escaped(out, text, len);
+	if (len <= PFS_EVENTS_VALUE_MAX) {
+		append_escaped(out, text, len);
+		return;
+	}
+	for (cut = PFS_EVENTS_VALUE_MAX; cut > 0 && (text[cut] & 0xc0) == 0x80; cut--)
+		;
+	append_escaped(out, text, cut);
+	g_string_append_printf(out, "... (%zu bytes)", len);
 }
 
 static void begin_line(GString *out, int64_t t, const char *prefix,
@@ -210,23 +219,35 @@ unsigned pfs_events_diff(GString *out, const struct pfs_build *before,
 			prefix);
 }
 
-void pfs_event_log_append(struct pfs_event_log *log, const char *lines,
-			  size_t len, size_t max, int64_t now_ns)
+/* Where to cut @text to keep about its newer half: after a newline in
+ * the older half, never into the last line. */
+static size_t older_half(const GString *text)
+{
+	size_t last = text->len > 1 ? text->len - 1 : 0, i;
+
+	/* the start of the last line: it stays, whatever its length */
+	while (last > 0 && text->str[last - 1] != '\n')
+		last--;
+	for (i = MIN(text->len / 2, last); i > 0; i--)
+		if (text->str[i - 1] == '\n')
+			return i;
+	return 0;
+}
+
+bool pfs_event_log_append(struct pfs_event_log *log, const char *lines,
+			  size_t len, size_t max, bool rotate, int64_t now_ns)
 {
 	if (len == 0)
-		return;
+		return true;
+	if (!rotate && pfs_event_log_size(log) + len > max)
+		return false;
 	if (!log->text)
 		log->text = g_string_new(NULL);
 	g_string_append_len(log->text, lines, (gssize)len);
-	log->changed_ns = now_ns;
-	if (log->text->len > max) {
-		const char *half = log->text->str + log->text->len / 2;
-		const char *cut = memchr(half, '\n',
-					 log->text->len - (size_t)(half - log->text->str));
-
-		g_string_erase(log->text, 0,
-			       cut ? cut + 1 - log->text->str : (gssize)log->text->len);
-	}
+	log->changed_ns = MAX(log->changed_ns, now_ns);
+	if (log->text->len > max)
+		g_string_erase(log->text, 0, (gssize)older_half(log->text));
+	return true;
 }
 
 size_t pfs_event_log_size(const struct pfs_event_log *log)

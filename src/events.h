@@ -43,6 +43,10 @@ unsigned pfs_events_diff(GString *out, const struct pfs_build *before,
 			 const struct pfs_build *now, int64_t t,
 			 const char *prefix);
 
+/* Longest value a line shows, in bytes; a longer one is cut (on a
+ * character) and followed by "... (N bytes)". */
+#define PFS_EVENTS_VALUE_MAX 1024
+
 /* One line about something other than a build's field: e.g. PATH
  * "latest", FIELD "build_id". @old/@new may be NULL (empty). */
 void pfs_events_line(GString *out, int64_t t, const char *path,
@@ -55,10 +59,12 @@ struct pfs_event_log {
 	int64_t changed_ns;	/* epoch ns of the last append, 0 if never */
 };
 
-/* Appends @len bytes (whole lines) at @now_ns; past @max bytes, the oldest
- * half (whole lines) goes. */
-void pfs_event_log_append(struct pfs_event_log *log, const char *lines,
-			  size_t len, size_t max, int64_t now_ns);
+/* Appends @len bytes (whole lines) seen at @now_ns (the log's time only
+ * moves forward). Past @max bytes: with @rotate the older half goes
+ * (whole lines, never the last); without, nothing is appended and false
+ * returned: a log whose bytes must never change is full. */
+bool pfs_event_log_append(struct pfs_event_log *log, const char *lines,
+			  size_t len, size_t max, bool rotate, int64_t now_ns);
 size_t pfs_event_log_size(const struct pfs_event_log *log);
 /* A copy of at most @size bytes at @off in *@data (g_free it), *@len
  * long; NULL and 0 past the end. */

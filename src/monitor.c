@@ -20,6 +20,8 @@ struct waiter {
 	uint32_t slot;
 	off_t off;
 	size_t size;
+	bool parked;		/* in the table (or taken out of it) */
+	bool interrupted;	/* while being parked: park() replies EINTR */
 	bool taken;		/* out of the table: its taker replies */
 };
 
@@ -160,7 +162,10 @@ static void settle(struct pfs_monitor *m, uint32_t slot)
 	pfs_build_unref(build);
 }
 
-/* libfuse's thread, the kernel interrupted a waiter (Ctrl-C). */
+/* The kernel interrupted a waiter (Ctrl-C): on libfuse's thread as the
+ * interrupt arrives, which may reply (libfuse holds the request for it);
+ * or inside pfs_monitor_park()'s registration, which must not (libfuse
+ * unlocks the request after), so only marks it. */
 static void on_interrupt(fuse_req_t req, void *data)
 {
 	struct waiter *w = data;
@@ -168,6 +173,11 @@ static void on_interrupt(fuse_req_t req, void *data)
 	GList *list;
 
 	pthread_mutex_lock(&m->lock);
+	if (!w->parked) {	/* being parked: park() replies */
+		w->interrupted = true;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
 	if (w->taken) {		/* its taker replies */
 		pthread_mutex_unlock(&m->lock);
 		return;
@@ -197,22 +207,26 @@ void pfs_monitor_park(struct pfs_monitor *m, fuse_req_t req,
 	w->slot = build_slot;
 	w->off = off;
 	w->size = size;
+	/* first the interrupt, then the table: nobody else can reply to it
+	 * before this returns (on_interrupt only marks it meanwhile) */
+	fuse_req_interrupt_func(req, on_interrupt, w);
 	pthread_mutex_lock(&m->lock);
-	ended = m->ended;
+	ended = w->interrupted ? EINTR : m->ended;
 	if (!ended) {
+		w->parked = true;
 		list = g_hash_table_lookup(m->waiters, GUINT_TO_POINTER(build_slot));
 		g_hash_table_insert(m->waiters, GUINT_TO_POINTER(build_slot),
 				    g_list_prepend(list, w));
+		pfs_stats_waiters_add(1);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (ended) {
+		fuse_req_interrupt_func(req, NULL, NULL);
 		fuse_reply_err(req, ended);
 		g_free(w);
 		return;
 	}
-	pfs_stats_waiters_add(1);
-	/* may run on_interrupt at once: @w is not touched after this */
-	fuse_req_interrupt_func(req, on_interrupt, w);
+	/* from here on @w may be answered, and freed, by another thread */
 	/* it may have completed between the read's look and now */
 	settle(m, build_slot);
 	pfs_cache_refresh_build(m->cache, build_slot);
@@ -322,12 +336,19 @@ static bool still_mounted(struct pfs_monitor *m)
 	return found;
 }
 
-static void end_waiters(struct pfs_monitor *m, int err)
+/* Returns how many were ended. */
+static unsigned end_waiters(struct pfs_monitor *m, int err)
 {
+	GList *taken;
+	unsigned n;
+
 	pthread_mutex_lock(&m->lock);
 	m->ended = err;
 	pthread_mutex_unlock(&m->lock);
-	finish_all(take(m, PFS_CACHE_NO_SLOT), NULL, -err);
+	taken = take(m, PFS_CACHE_NO_SLOT);
+	n = g_list_length(taken);
+	finish_all(taken, NULL, -err);
+	return n;
 }
 
 static void *run(void *arg)
@@ -349,8 +370,10 @@ static void *run(void *arg)
 		if (fds[0].revents & POLLIN)
 			drain(m);
 		if ((fds[1].revents & (POLLPRI | POLLERR)) && !still_mounted(m)) {
-			pfs_log_info("unmounted: ending %s", "the reads that wait");
-			end_waiters(m, ENOTCONN);
+			unsigned n = end_waiters(m, ENOTCONN);
+
+			if (n)
+				pfs_log_info("unmounted: ended %u reads of wait", n);
 			close(m->mountinfo_fd);
 			m->mountinfo_fd = -1;
 		}

@@ -305,7 +305,8 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			struct pfs_ns_attr *attr)
 {
 	const char *pipeline_id = NULL;
-	struct timespec changed, newest;
+	struct timespec changed;
+	int64_t newest_ns;
 
 	if (node->kind == PFS_NS_PIPELINE) {
 		pipeline_id = pfs_cache_pipeline_of_slot(ns->cache, node->pipeline);
@@ -317,10 +318,9 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
 	/* the newest change inside: ls -lt puts the liveliest first */
-	newest = ns_time(pfs_cache_newest_change(ns->cache, pipeline_id));
-	if (newest.tv_sec > changed.tv_sec ||
-	    (newest.tv_sec == changed.tv_sec && newest.tv_nsec > changed.tv_nsec))
-		changed = newest;
+	newest_ns = pfs_cache_newest_change(ns->cache, pipeline_id);
+	if (newest_ns)
+		changed = ns_time(newest_ns);
 	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	/* every pipeline, every build is a directory ("latest" a link) */
 	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id) +
@@ -402,8 +402,9 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 	case PFS_NS_LATEST:
 		latest = *node;
 		return latest_attr(ns, reader, &latest, false, attr);
-	case PFS_NS_STATE_DIR:
-		fill_attr(ns, attr, S_IFDIR, 0, ns->mount_time, IMMUTABLE_TIMEOUT);
+	case PFS_NS_STATE_DIR:	/* what is in it changes all the time */
+		fill_attr(ns, attr, S_IFDIR, 0, ns_time(g_get_real_time() * 1000), 0);
+		attr->entry_timeout = IMMUTABLE_TIMEOUT;
 		return 0;
 	case PFS_NS_PIPELINE_FILE:
 	case PFS_NS_STATE_FILE:
@@ -487,6 +488,9 @@ static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 		set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
 		return latest_attr(ns, reader, child, true, attr);
 	}
+	/* no build id starts with a dot: .git and the like cost nothing */
+	if (name[0] == '.')
+		return -ENOENT;
 	if (view_named(name, true) >= 0) {
 		set_node(child, PFS_NS_PIPELINE_FILE, parent->pipeline, 0, 0);
 		child->view = (uint32_t)view_named(name, true);

@@ -10,7 +10,6 @@
 /* "2026-11-27 16:40:51": the width of a time column */
 #define TIME_WIDTH 19
 /* "../stages/" NAME "/tasks/" NAME */
-#define TARGET_SIZE (2 * PFS_NAME_MAX + 32)
 
 /* A field's value: its bytes without the file's trailing newline. */
 struct value {
@@ -111,55 +110,72 @@ static const char *build_mark(const struct pfs_build *build)
 
 /* ---- failed/ ---- */
 
-/* @taken maps each entry to the next "~N" worth trying for it as a base,
- * as model.c does for directory names. */
-static int report_failure(const struct pfs_build *build, GHashTable *taken,
-			  uint32_t stage, uint32_t task,
-			  pfs_summary_failure_fn fn, void *ctx)
+/* Where a failed stage or task is: its entry's name (the names from the
+ * stage down, joined by ':') and its directory below the build. */
+struct failure_walk {
+	const struct pfs_build *build;
+	GHashTable *taken;	/* entries so far, as pfs_name_claim() keeps them */
+	pfs_summary_failure_fn fn;
+	void *ctx;
+};
+
+static int report_failure(struct failure_walk *walk, const char *joined,
+			  const char *dir, uint32_t node)
 {
-	const char *stage_name = pfs_build_node_name(build, stage);
 	char entry[PFS_NAME_MAX + 1];
-	char target[TARGET_SIZE];
-	char *joined;
+	char *target = g_strconcat("../", dir, NULL);
+	int res;
 
-	if (task == PFS_NODE_NONE) {
-		joined = g_strdup(stage_name);
-		snprintf(target, sizeof(target), "../stages/%s", stage_name);
-	} else {
-		const char *task_name = pfs_build_node_name(build, task);
-
-		joined = g_strconcat(stage_name, ":", task_name, NULL);
-		snprintf(target, sizeof(target), "../stages/%s/tasks/%s",
-			 stage_name, task_name);
-	}
 	/* cuts an over-long entry at a character; safe names pass unchanged */
 	pfs_name_sanitize(entry, joined, strlen(joined), "_");
-	g_free(joined);
-	pfs_name_claim(entry, taken);
-	return fn(entry, target, task == PFS_NODE_NONE ? stage : task, ctx);
+	pfs_name_claim(entry, walk->taken);
+	res = walk->fn(entry, target, node, walk->ctx);
+	g_free(target);
+	return res;
+}
+
+/* The stage or task @node, named @joined, at @dir; then its tasks, and
+ * theirs (a task may have tasks of its own). */
+static int walk_failures(struct failure_walk *walk, uint32_t node,
+			 const char *joined, const char *dir)
+{
+	uint32_t task;
+	int res = 0;
+
+	if (pfs_summary_node_failed(walk->build, node))
+		res = report_failure(walk, joined, dir, node);
+	for_each_dir_in(walk->build, node, "tasks", task) {
+		const char *name = pfs_build_node_name(walk->build, task);
+		char *task_joined = g_strconcat(joined, ":", name, NULL);
+		char *task_dir = g_strconcat(dir, "/tasks/", name, NULL);
+
+		if (res == 0)
+			res = walk_failures(walk, task, task_joined, task_dir);
+		g_free(task_joined);
+		g_free(task_dir);
+	}
+	return res;
 }
 
 int pfs_summary_failures(const struct pfs_build *build,
 			 pfs_summary_failure_fn fn, void *ctx)
 {
-	GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal,
-						  g_free, NULL);
-	uint32_t stage, task;
+	struct failure_walk walk = {
+		.build = build, .fn = fn, .ctx = ctx,
+		.taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+	};
+	uint32_t stage;
 	int res = 0;
 
 	for_each_dir_in(build, PFS_NODE_ROOT, "stages", stage) {
-		if (pfs_summary_node_failed(build, stage))
-			res = report_failure(build, taken, stage, PFS_NODE_NONE,
-					     fn, ctx);
-		for_each_dir_in(build, stage, "tasks", task) {
-			if (res == 0 && pfs_summary_node_failed(build, task))
-				res = report_failure(build, taken, stage, task,
-						     fn, ctx);
-		}
-		if (res != 0)
-			break;
+		const char *name = pfs_build_node_name(build, stage);
+		char *dir = g_strconcat("stages/", name, NULL);
+
+		if (res == 0)
+			res = walk_failures(&walk, stage, name, dir);
+		g_free(dir);
 	}
-	g_hash_table_destroy(taken);
+	g_hash_table_destroy(walk.taken);
 	return res;
 }
 
@@ -285,12 +301,22 @@ static void append_elapsed(GString *out, const struct pfs_build *build,
 	g_string_free(text, TRUE);
 }
 
-/* The first non-empty line of @v. */
+/* A failure's text in a summary: a line of a screen or two, not a
+ * megabyte (the whole message is in error_msg). */
+#define ERROR_TEXT_MAX 300
+
+/* The first non-empty line of @v, at most ERROR_TEXT_MAX bytes of it (cut
+ * on a character). */
 static struct value first_line(struct value v)
 {
 	while (v.len > 0 && (*v.text == '\n' || *v.text == '\r')) {
 		v.text++;
 		v.len--;
+	}
+	if (v.len > ERROR_TEXT_MAX) {
+		v.len = ERROR_TEXT_MAX;
+		while (v.len > 0 && (v.text[v.len] & 0xc0) == 0x80)
+			v.len--;
 	}
 	return v;
 }

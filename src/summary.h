@@ -63,8 +63,8 @@ bool pfs_summary_node_failed(const struct pfs_build *build, uint32_t dir);
 typedef int (*pfs_summary_failure_fn)(const char *entry, const char *target,
 				      uint32_t dir, void *ctx);
 
-/* Walks the failures of @build's stages and of their tasks (not of a
- * task's own sub-tasks):
+/* Walks the failures of @build's stages and of their tasks (and of a
+ * task's own tasks: "<s>:<t>:<u>", "../stages/<s>/tasks/<t>/tasks/<u>"):
  *   stage "<s>"          entry "<s>"      target "../stages/<s>"
  *   task "<t>" of "<s>"  entry "<s>:<t>"  target "../stages/<s>/tasks/<t>"
  * with <s>, <t> the directory names. Entries are unique and at most

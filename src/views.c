@@ -158,10 +158,10 @@ static char *snapshot_key(enum pfs_view view, const char *pipeline_id)
 	return g_strdup_printf("%d/%s", (int)view, pipeline_id ? pipeline_id : "");
 }
 
-/* Makes a new snapshot (@fresh) or returns the one made lately, a copy of
- * the part at @off if @data. */
+/* The snapshot of @view made in the last PFS_VIEW_SNAPSHOT_LIFE seconds,
+ * else a new one; a copy of the part at @off if @data. */
 static void snapshot(struct pfs_views *views, enum pfs_view view,
-		     const char *pipeline_id, bool fresh, uint64_t off,
+		     const char *pipeline_id, uint64_t off,
 		     size_t size, char **data, size_t *len, size_t *total,
 		     int64_t *mtime_ns)
 {
@@ -171,7 +171,7 @@ static void snapshot(struct pfs_views *views, enum pfs_view view,
 
 	pthread_mutex_lock(&views->lock);
 	s = g_hash_table_lookup(views->snapshots, key);
-	if (fresh || !s || now - s->made_at > PFS_VIEW_SNAPSHOT_LIFE) {
+	if (!s || now - s->made_at >= PFS_VIEW_SNAPSHOT_LIFE) {
 		pthread_mutex_unlock(&views->lock);
 		s = g_new0(struct snapshot, 1);
 		s->text = render(views, view, pipeline_id, &s->len, &s->mtime_ns);
@@ -208,7 +208,7 @@ void pfs_views_stat(struct pfs_views *views, enum pfs_view view,
 			*mtime_ns = pfs_cache_newest_change(views->cache, pipeline_id);
 		return;
 	}
-	snapshot(views, view, pipeline_id, true, 0, 0, NULL, NULL, size, mtime_ns);
+	snapshot(views, view, pipeline_id, 0, 0, NULL, NULL, size, mtime_ns);
 }
 
 void pfs_views_read(struct pfs_views *views, enum pfs_view view,
@@ -223,6 +223,5 @@ void pfs_views_read(struct pfs_views *views, enum pfs_view view,
 				      data, len, &total, &mtime_ns);
 		return;
 	}
-	snapshot(views, view, pipeline_id, false, off, size, data, len, &total,
-		 &mtime_ns);
+	snapshot(views, view, pipeline_id, off, size, data, len, &total, &mtime_ns);
 }

@@ -3,11 +3,14 @@
  * metrics, summary, events).
  *
  * Their content changes whenever the cache learns something, so the
- * kernel keeps none of it (attribute timeout 0). The kernel reads a file
- * up to the size its last getattr gave; so that a read never sees a text
- * longer or shorter than that, a getattr makes a snapshot of the text and
- * reads serve it (for at most PFS_VIEW_SNAPSHOT_LIFE seconds). Event
- * logs need none: they only grow.
+ * kernel keeps none of it (attribute timeout 0: every read asks for the
+ * attributes first, and drops its pages when they changed). The kernel
+ * reads a file up to the size its last getattr gave, and a reader at the
+ * end asks again: were every getattr to make the text anew, a reader
+ * could get the start of one text and the end of a longer one. So a text
+ * made is served, size, time and bytes, for PFS_VIEW_SNAPSHOT_LIFE
+ * seconds: what changes is seen within a second. Event logs need none:
+ * they only grow.
  *
  * Locking: its own mutex, never held while calling the cache.
  */
@@ -20,7 +23,7 @@
 
 #include "cache.h"
 
-#define PFS_VIEW_SNAPSHOT_LIFE 2.0
+#define PFS_VIEW_SNAPSHOT_LIFE 1.0
 
 enum pfs_view {
 	PFS_VIEW_EVENTS,	/* a pipeline's, or (no pipeline) the mount's */

@@ -165,7 +165,8 @@ static void test_a_log_rotates_at_a_line(void)
 	int i;
 
 	for (i = 0; i < 100; i++)
-		pfs_event_log_append(&log, "0123456789\n", 11, 500, NS(T0 + i));
+		g_assert_true(pfs_event_log_append(&log, "0123456789\n", 11, 500, true,
+						   NS(T0 + i)));
 	g_assert_cmpuint(pfs_event_log_size(&log), <=, 500);
 	g_assert_cmpuint(pfs_event_log_size(&log) % 11, ==, 0);
 	pfs_event_log_read(&log, 0, 11, &data, &len);
@@ -174,6 +175,16 @@ static void test_a_log_rotates_at_a_line(void)
 	pfs_event_log_read(&log, pfs_event_log_size(&log), 11, &data, &len);
 	g_assert_null(data);
 	g_assert_cmpint(log.changed_ns, ==, NS(T0 + 99));
+	/* a line longer than half the bound: it stays, what came before goes */
+	data = g_strnfill(400, 'x');
+	data[399] = '\n';
+	g_assert_true(pfs_event_log_append(&log, data, 400, 500, true, NS(T0 + 100)));
+	g_assert_cmpuint(pfs_event_log_size(&log), >=, 400);
+	g_assert_cmpint(log.text->str[log.text->len - 1], ==, '\n');
+	/* not rotating: full, and unchanged */
+	g_assert_false(pfs_event_log_append(&log, data, 400, 500, false, NS(T0 + 101)));
+	g_assert_cmpint(log.changed_ns, ==, NS(T0 + 100));
+	g_free(data);
 	pfs_event_log_clear(&log);
 }
 
