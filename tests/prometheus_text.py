@@ -33,6 +33,23 @@ TIMESTAMP = re.compile(r"[+-]?[0-9]+")
 TYPES = ("counter", "gauge", "summary", "histogram", "untyped")
 BLANKS = " \t"
 
+# The families the spec of issue 7 promises in .pipelinefs/metrics.
+PIPELINEFS_FAMILIES = {
+    "pipelinefs_requests_total": "counter",
+    "pipelinefs_request_duration_seconds": "summary",
+    "pipelinefs_received_bytes_total": "counter",
+    "pipelinefs_cache_hits_total": "counter",
+    "pipelinefs_cache_misses_total": "counter",
+    "pipelinefs_cached_builds": "gauge",
+    "pipelinefs_cached_bytes": "gauge",
+    "pipelinefs_cache_evictions_total": "counter",
+    "pipelinefs_requests_in_flight": "gauge",
+    "pipelinefs_waiters": "gauge",
+    "pipelinefs_kernel_notifications_total": "counter",
+    "pipelinefs_up": "gauge",
+}
+
+
 # sample name suffixes each type allows, and the label each needs (or forbids)
 SUFFIXES = {
     "counter": ("",),

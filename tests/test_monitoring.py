@@ -748,20 +748,6 @@ def test_health_unauthorized_with_a_bad_token_and_no_secret_in_it(sim, mount_fac
         assert not any(BAD_TOKEN[start:start + 16] in text for start in range(len(BAD_TOKEN) - 15))
 
 
-METRIC_TYPES = {
-    "pipelinefs_requests_total": "counter",
-    "pipelinefs_request_duration_seconds": "summary",
-    "pipelinefs_received_bytes_total": "counter",
-    "pipelinefs_cache_hits_total": "counter",
-    "pipelinefs_cache_misses_total": "counter",
-    "pipelinefs_cached_builds": "gauge",
-    "pipelinefs_cached_bytes": "gauge",
-    "pipelinefs_cache_evictions_total": "counter",
-    "pipelinefs_requests_in_flight": "gauge",
-    "pipelinefs_waiters": "gauge",
-    "pipelinefs_kernel_notifications_total": "counter",
-    "pipelinefs_up": "gauge",
-}
 
 
 def check_exposition_format(text):
@@ -769,7 +755,7 @@ def check_exposition_format(text):
     of the spec and its type."""
     families = prometheus_text.parse(text)
     types = {name: family.type for name, family in families.items()}
-    assert types == {**types, **METRIC_TYPES}, f"types: {types}"
+    assert types == {**types, **prometheus_text.PIPELINEFS_FAMILIES}, f"types: {types}"
 
 
 def test_metrics_are_prometheus_text_and_count_what_the_service_saw(sim, mount_factory,

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import BIN
-from prometheus_text import FormatError, parse
+from prometheus_text import PIPELINEFS_FAMILIES, FormatError, parse
 
 # The example of the format's documentation, less its untyped and
 # timestamp-only oddities, plus a summary and a histogram.
@@ -42,21 +42,6 @@ rpc_duration_seconds_sum 1.7560473e+07
 rpc_duration_seconds_count 2693
 '''
 
-# Families the spec of issue 7 promises in .pipelinefs/metrics.
-PIPELINEFS_FAMILIES = {
-    "pipelinefs_requests_total": "counter",
-    "pipelinefs_request_duration_seconds": "summary",
-    "pipelinefs_received_bytes_total": "counter",
-    "pipelinefs_cache_hits_total": "counter",
-    "pipelinefs_cache_misses_total": "counter",
-    "pipelinefs_cached_builds": "gauge",
-    "pipelinefs_cached_bytes": "gauge",
-    "pipelinefs_cache_evictions_total": "counter",
-    "pipelinefs_requests_in_flight": "gauge",
-    "pipelinefs_waiters": "gauge",
-    "pipelinefs_kernel_notifications_total": "counter",
-    "pipelinefs_up": "gauge",
-}
 
 
 def test_the_formats_example_parses():
