@@ -48,12 +48,18 @@ show 'ls -l 8025ba36a87a4dd5af496708c2961817/'
 show 'cat 8025ba36a87a4dd5af496708c2961817/latest/status 8025ba36a87a4dd5af496708c2961817/latest/outcome'
 show 'ls 8025ba36a87a4dd5af496708c2961817/latest/stages/'
 show 'grep -r . */latest/stages/*/tasks/*/error_msg'
+show 'cat 8025ba36a87a4dd5af496708c2961817/latest/summary'
+show 'ls -l 8025ba36a87a4dd5af496708c2961817/latest/failed/'
+show 'cat .pipelinefs/summary'
 show 'cat c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/status'
 cat <<EOT
 
 The demo is mounted on $mnt. Try:
-  watch cat $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/stages/*/status
-  grep -r . $mnt/*/latest/stages/*/tasks/*/error_msg
+  watch 'cat $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/stages/*/status'
+  tail -f $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/events
+  cat $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/wait      # blocks until it completes
+  grep -r . $mnt/*/latest/failed/*/error_msg
+  cat $mnt/.pipelinefs/health
 When done, unmount and stop the simulator:
   fusermount3 -u $mnt && kill \$(cat $state/sim.pid)
 EOT
