@@ -235,6 +235,7 @@ void pfs_cache_note_listed(struct pfs_cache *cache, struct pipeline_entry *p)
 		p->listed = true;
 		g_ptr_array_add(cache->listed, p->id);
 		clock_gettime(CLOCK_REALTIME, &cache->listed_changed);
+		cache->listed_version++;
 	}
 }
 
@@ -250,6 +251,7 @@ static void note_build_seen(struct pfs_cache *cache, const char *pipeline_id,
 			return;
 	g_ptr_array_add(p->builds, g_strdup(build_id));
 	clock_gettime(CLOCK_REALTIME, &p->listing_changed);
+	p->listing_version++;
 }
 
 void pfs_cache_note_gone(struct pfs_cache *cache, const char *pipeline_id,
@@ -262,6 +264,7 @@ void pfs_cache_note_gone(struct pfs_cache *cache, const char *pipeline_id,
 		if (strcmp(p->builds->pdata[i], build_id) == 0) {
 			g_ptr_array_remove_index(p->builds, i);
 			clock_gettime(CLOCK_REALTIME, &p->listing_changed);
+			p->listing_version++;
 			return;
 		}
 }
@@ -562,18 +565,23 @@ char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id)
 }
 
 struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
-					  const char *pipeline_id)
+					  const char *pipeline_id,
+					  uint32_t *version)
 {
 	struct timespec changed = { 0, 0 };
 	struct pipeline_entry *p;
 
+	*version = 0;
 	pthread_mutex_lock(&cache->board.lock);
 	if (!pipeline_id) {
 		changed = cache->listed_changed;
+		*version = cache->listed_version;
 	} else {
 		p = pfs_cache_find_pipeline(cache, pipeline_id);
-		if (p)
+		if (p) {
 			changed = p->listing_changed;
+			*version = p->listing_version;
+		}
 	}
 	pthread_mutex_unlock(&cache->board.lock);
 	return changed;

@@ -159,9 +159,10 @@ char **pfs_cache_list_pipelines(struct pfs_cache *cache);
 char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id);
 
 /* When the listing of the root (@pipeline_id NULL) or of a pipeline last
- * changed; zero if never. */
+ * changed, zero if never; *@version counts its changes. */
 struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
-					  const char *pipeline_id);
+					  const char *pipeline_id,
+					  uint32_t *version);
 
 /* Drops every unfinished build and every latest answer, so the next read
  * fetches afresh (SIGHUP). @dropped, if not NULL, is called for each

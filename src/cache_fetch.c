@@ -91,6 +91,7 @@ static void forget_copy_if_refused(struct pfs_cache *cache, int err,
 		p->latest = NULL;
 		clock_gettime(CLOCK_REALTIME, &p->latest_changed);
 		p->listing_changed = p->latest_changed;
+		p->listing_version++;
 	}
 }
 
@@ -102,6 +103,7 @@ static void set_latest(struct pfs_cache *cache, struct pipeline_entry *p,
 	if (!p->latest_known || g_strcmp0(p->latest, build_id) != 0) {
 		clock_gettime(CLOCK_REALTIME, &p->latest_changed);
 		p->listing_changed = p->latest_changed;
+		p->listing_version++;
 		if (p->latest || build_id)
 			pfs_cache_note_latest(cache, p, p->latest, build_id);
 	}

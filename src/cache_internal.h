@@ -47,6 +47,7 @@ struct pipeline_entry {
 	char *latest;		/* the build it named, or NULL */
 	struct timespec latest_changed;	/* when latest last changed */
 	struct timespec listing_changed;	/* when builds or latest came or went */
+	uint32_t listing_version;	/* how often they did */
 	struct pfs_flight flight;	/* of the latest call */
 	GPtrArray *builds;	/* ids seen, in order first seen */
 	struct pfs_event_log events;	/* merged from its builds */
@@ -69,6 +70,7 @@ struct pfs_cache {
 	GHashTable *pipelines;		/* id -> struct pipeline_entry */
 	GPtrArray *listed;		/* ids shown at the root, in order */
 	struct timespec listed_changed;	/* when the last id was added */
+	uint32_t listed_version;	/* how many were */
 	GHashTable *builds;		/* "pipeline/build" -> struct build_entry */
 	struct slot_table pipeline_slots;
 	struct slot_table build_slots;

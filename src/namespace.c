@@ -306,6 +306,7 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 {
 	const char *pipeline_id = NULL;
 	struct timespec changed;
+	uint32_t version;
 	int64_t newest_ns;
 
 	if (node->kind == PFS_NS_PIPELINE) {
@@ -314,13 +315,16 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			return -ESTALE;
 	}
 	prefetch_listing(ns, pipeline_id, true);
-	changed = pfs_cache_listing_changed(ns->cache, pipeline_id);
+	changed = pfs_cache_listing_changed(ns->cache, pipeline_id, &version);
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
-	/* the newest change inside: ls -lt puts the liveliest first */
+	/* the newest change inside: ls -lt puts the liveliest first. The
+	 * kernel keeps a listing until the mtime changes: every entry that
+	 * comes or goes adds a nanosecond, so a listing is never stale and
+	 * the order of ls -lt stays that of the builds' times */
 	newest_ns = pfs_cache_newest_change(ns->cache, pipeline_id);
 	if (newest_ns)
-		changed = ns_time(newest_ns);
+		changed = ns_time(newest_ns + version);
 	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	/* every pipeline, every build is a directory ("latest" a link) */
 	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id) +
