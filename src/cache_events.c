@@ -254,11 +254,17 @@ static void refresh_if_stale(struct pfs_cache *cache, struct pfs_flight *f,
 			      now + cache->config.timeout, false);
 }
 
-static void refresh_pipeline(struct pfs_cache *cache, struct pipeline_entry *p)
+/* Called with the lock held: @p's stale latest answer joins @due (for
+ * batch calls), its stale unfinished builds are refreshed. */
+static void refresh_pipeline(struct pfs_cache *cache, struct pipeline_entry *p,
+			     GPtrArray *due)
 {
+	double now = pfs_cache_now();
 	guint i;
 
-	refresh_if_stale(cache, &p->flight, p->latest_known, false, p->id, NULL);
+	if (p->latest_known && now >= p->flight.fresh_until &&
+	    !p->flight.fetching && now >= p->flight.retry_at)
+		g_ptr_array_add(due, g_strdup(p->id));
 	for (i = 0; i < p->builds->len; i++) {
 		struct build_entry *e = find_build(cache, p->id, p->builds->pdata[i]);
 
@@ -270,6 +276,7 @@ static void refresh_pipeline(struct pfs_cache *cache, struct pipeline_entry *p)
 
 void pfs_cache_refresh_stale(struct pfs_cache *cache, const char *pipeline_id)
 {
+	GPtrArray *due = g_ptr_array_new_with_free_func(g_free);
 	struct pipeline_entry *p;
 	guint i;
 
@@ -277,13 +284,17 @@ void pfs_cache_refresh_stale(struct pfs_cache *cache, const char *pipeline_id)
 	if (pipeline_id) {
 		p = pfs_cache_find_pipeline(cache, pipeline_id);
 		if (p)
-			refresh_pipeline(cache, p);
+			refresh_pipeline(cache, p, due);
 	} else {
 		for (i = 0; i < cache->listed->len; i++)
 			refresh_pipeline(cache, pfs_cache_find_pipeline(
-						cache, cache->listed->pdata[i]));
+						cache, cache->listed->pdata[i]), due);
 	}
+	/* many pipelines' latest answers: in batch calls, as a listing does */
+	if (due->len > 0)
+		pfs_cache_start_latest_jobs(cache, due);
 	pthread_mutex_unlock(&cache->board.lock);
+	g_ptr_array_free(due, TRUE);
 }
 
 void pfs_cache_refresh_build(struct pfs_cache *cache, uint32_t slot)

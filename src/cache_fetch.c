@@ -469,7 +469,7 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
 /* Called with the lock held: the latest answers of @ids (flights begun
  * with @job NULL) in batch calls of at most BATCH_MAX, or one latest call
  * when there is just one. */
-static void start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
+void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 {
 	double deadline = pfs_cache_now() + cache->config.timeout;
 	guint i, n, k;
@@ -523,7 +523,7 @@ void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,
 		g_ptr_array_add(due, g_strdup(p->id));
 	}
 	if (due->len > 0)
-		start_latest_jobs(cache, due);
+		pfs_cache_start_latest_jobs(cache, due);
 	pthread_mutex_unlock(&cache->board.lock);
 	g_ptr_array_free(due, TRUE);
 }

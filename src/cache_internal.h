@@ -152,6 +152,11 @@ void pfs_cache_start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
 			   const char *pipeline_id, const char *build_id,
 			   double deadline, bool urgent);
 
+/* Called with the lock held: the latest answers of @ids (g_strdup'ed
+ * pipeline ids) fetched in batch calls, or one latest call for one id
+ * (cache_fetch.c). */
+void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids);
+
 /* The workers' function, and how a job is freed (cache_fetch.c). */
 void pfs_cache_run_job(gpointer data, gpointer user_data);
 void pfs_cache_free_job(void *data);
