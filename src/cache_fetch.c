@@ -260,6 +260,30 @@ static bool is_fresh(const struct build_entry *e, const struct pipeline_entry *p
 	return p->latest_known && now < p->flight.fresh_until;
 }
 
+/* Called with the lock held: @p's stale latest answer is refreshed with
+ * those of the other listed pipelines gone stale too, in batch calls.
+ * Latest answers fetched together go stale together: a crawl over many
+ * pipelines would otherwise pay one call per pipeline (and wait on each). */
+static void refresh_latest(struct pfs_cache *cache, struct pipeline_entry *p)
+{
+	GPtrArray *due = g_ptr_array_new_with_free_func(g_free);
+	double now = pfs_cache_now();
+	guint i;
+
+	g_ptr_array_add(due, g_strdup(p->id));
+	for (i = 0; !cache->no_batch && i < cache->listed->len; i++) {
+		struct pipeline_entry *other = pfs_cache_find_pipeline(
+			cache, cache->listed->pdata[i]);
+
+		if (other != p && other->latest_known &&
+		    now >= other->flight.fresh_until && !other->flight.fetching &&
+		    now >= other->flight.retry_at)
+			g_ptr_array_add(due, g_strdup(other->id));
+	}
+	pfs_cache_start_latest_jobs(cache, due);
+	g_ptr_array_free(due, TRUE);
+}
+
 /* Called with the lock held: a stale copy is refreshed in the background
  * (unless backing off); the reader waits for that only a little, counted
  * from the start of the refresh, so a reader that comes later, or again,
@@ -270,7 +294,10 @@ static int refresh(struct pfs_cache *cache, struct pfs_reader *reader,
 	struct pfs_flight *f = e ? &e->flight : &p->flight;
 	int res;
 
-	if (!f->fetching && pfs_cache_now() >= f->retry_at)
+	if (!f->fetching && pfs_cache_now() >= f->retry_at && !e &&
+	    cache->config.prefetch)
+		refresh_latest(cache, p);
+	else if (!f->fetching && pfs_cache_now() >= f->retry_at)
 		/* a copy to serve: the refresh does not wait for the limiter */
 		pfs_cache_start_fetch(cache, f, p->id, e ? e->build_id : NULL, 0, false);
 	if (!f->fetching)
