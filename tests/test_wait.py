@@ -265,9 +265,9 @@ def test_1000_waiters_on_100_builds_hold_no_thread_and_all_return(
     wait_until(lambda: waiters(mnt) == 1000, timeout=30, message="1000 waiters parked")
     assert all(group.poll() is None for group in groups)
     # libfuse's threads are at most max_threads (64 by default), the
-    # workers max_requests (8), the daemon's own a handful: 1000 waiters
-    # holding threads would be far more
-    assert thread_count(mount.pid) < 64 + 8 + 8, "waiters hold threads of the daemon"
+    # workers max_requests (8), the daemon's own and glib's a handful (76
+    # seen): 1000 waiters holding threads would be far more
+    assert thread_count(mount.pid) < 100, "waiters hold threads of the daemon"
     for path in (mnt / PIPELINE_ERROR / "12" / "status",          # a request
                  mnt / PIPELINE_ERROR / "12" / "outcome",         # cached
                  mnt / PIPELINE_SUCCESS / "latest" / "status"):   # latest call, then a build
