@@ -262,8 +262,7 @@ static void refresh_pipeline(struct pfs_cache *cache, struct pipeline_entry *p,
 	double now = pfs_cache_now();
 	guint i;
 
-	if (p->latest_known && now >= p->flight.fresh_until &&
-	    !p->flight.fetching && now >= p->flight.retry_at)
+	if (pfs_cache_latest_due(p, now))
 		g_ptr_array_add(due, g_strdup(p->id));
 	for (i = 0; i < p->builds->len; i++) {
 		struct build_entry *e = find_build(cache, p->id, p->builds->pdata[i]);

@@ -260,6 +260,12 @@ static bool is_fresh(const struct build_entry *e, const struct pipeline_entry *p
 	return p->latest_known && now < p->flight.fresh_until;
 }
 
+bool pfs_cache_latest_due(const struct pipeline_entry *p, double now)
+{
+	return p->latest_known && now >= p->flight.fresh_until &&
+	       !p->flight.fetching && now >= p->flight.retry_at;
+}
+
 /* Called with the lock held: @p's stale latest answer is refreshed with
  * those of the other listed pipelines gone stale too, in batch calls.
  * Latest answers fetched together go stale together: a crawl over many
@@ -275,9 +281,7 @@ static void refresh_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 		struct pipeline_entry *other = pfs_cache_find_pipeline(
 			cache, cache->listed->pdata[i]);
 
-		if (other != p && other->latest_known &&
-		    now >= other->flight.fresh_until && !other->flight.fetching &&
-		    now >= other->flight.retry_at)
+		if (other != p && pfs_cache_latest_due(other, now))
 			g_ptr_array_add(due, g_strdup(other->id));
 	}
 	pfs_cache_start_latest_jobs(cache, due);

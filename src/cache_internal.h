@@ -152,6 +152,10 @@ void pfs_cache_start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
 			   const char *pipeline_id, const char *build_id,
 			   double deadline, bool urgent);
 
+/* Called with the lock held: whether @p's latest answer is known, gone
+ * stale, and may be asked for again now (not under way, not backing off). */
+bool pfs_cache_latest_due(const struct pipeline_entry *p, double now);
+
 /* Called with the lock held: the latest answers of @ids (g_strdup'ed
  * pipeline ids) fetched in batch calls, or one latest call for one id
  * (cache_fetch.c). */
