@@ -259,7 +259,6 @@ class Simulator:
         self.port = None
         self.log_path = self.workdir / f"sim-{self.serial}.log"
         self._command = None
-        self._started = None           # time.monotonic() of the first start
         self._advanced = 0.0           # seconds added with advance()
         self._carried = {}             # key -> (method, path, payload) to repeat on restart
         self._earlier_requests = []    # request log of earlier runs (restart())
@@ -270,7 +269,7 @@ class Simulator:
         scenario is a dict (written to a file first) or a path.  A token_file
         takes precedence over token, because the simulator prefers --token.
         """
-        command = [sys.executable, SIM, "--quiet",
+        command = [sys.executable, SIM, "--quiet", "--manual-clock",
                    "--scenario", str(self._scenario_path(scenario))]
         if token_file is not None:
             command += ["--token-file", str(token_file)]
@@ -280,7 +279,6 @@ class Simulator:
             command += ["--latency", str(latency)]
         self._command = command
         self._launch(0)
-        self._started = time.monotonic()
         return self
 
     def _launch(self, port):
@@ -294,8 +292,7 @@ class Simulator:
         """Stop (if running) and start again on the same port, as the same service.
 
         Carried over: the scenario (as last set), the token, latencies, the
-        scenario clock (which kept running meanwhile, as a real service's
-        builds would) and the request log (requests() returns the earlier
+        scenario clock (manual in tests: what advance() added) and the request log (requests() returns the earlier
         runs' entries first; "connection" numbers start again at 1 in each
         run).  Not carried over: faults, and requests in flight, which see
         their connection closed.  For dead-server cases: stop(), read, then
@@ -303,7 +300,7 @@ class Simulator:
         """
         self.stop()
         self._launch(self.port)
-        clock = time.monotonic() - self._started + self._advanced
+        clock = self._advanced
         self.control("POST", "/_sim/advance", {"seconds": clock})
         for method, path, payload in self._carried.values():
             self.control(method, path, payload)
