@@ -21,10 +21,16 @@ struct pfs_http {
 	void *stop_arg;
 };
 
+/* What one transfer gathers. The header fields describe the latest
+ * response seen: a proxy's or an interim answer's are forgotten when the
+ * next status line comes. */
 struct transfer {
 	GString *body;
-	long retry_after;
 	int too_large;
+	const char *capture;	/* header name to keep, or NULL */
+	char *captured;		/* its value: may be a token */
+	long retry_after;
+	gint64 date;
 };
 
 static void share_lock(CURL *handle, curl_lock_data data,
@@ -122,53 +128,163 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	return len;
 }
 
+static void forget_captured(struct transfer *t)
+{
+	if (t->captured)
+		explicit_bzero(t->captured, strlen(t->captured));
+	g_free(t->captured);
+	t->captured = NULL;
+}
+
+/* The value of header line @line (@len bytes, CRLF included) if it is
+ * header @name, trimmed, as a pointer into @line and its length; else
+ * NULL. */
+static const char *header_value(const char *line, size_t len,
+				const char *name, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *value, *end = line + len;
+
+	if (len <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0)
+		return NULL;
+	value = line + nlen + 1;
+	while (value < end && (*value == ' ' || *value == '\t'))
+		value++;
+	while (end > value && strchr(" \t\r\n", end[-1]))
+		end--;
+	*vlen = (size_t)(end - value);
+	return value;
+}
+
+/* Copies @value (@vlen bytes) into @buf as a string; false when too long. */
+static bool copy_value(const char *value, size_t vlen, char *buf, size_t size)
+{
+	if (vlen >= size)
+		return false;
+	memcpy(buf, value, vlen);
+	buf[vlen] = '\0';
+	return true;
+}
+
+static void read_retry_after(struct transfer *t, const char *value, size_t vlen)
+{
+	char text[32];
+	char *end;
+	long seconds;
+
+	if (!copy_value(value, vlen, text, sizeof(text)))
+		return;
+	seconds = strtol(text, &end, 10);
+	/* only delta-seconds; an HTTP date counts as absent */
+	if (end != text && seconds >= 0 && !*end)
+		t->retry_after = seconds;
+}
+
+static void read_date(struct transfer *t, const char *value, size_t vlen)
+{
+	char text[64];
+	time_t date;
+
+	if (!copy_value(value, vlen, text, sizeof(text)))
+		return;
+	date = curl_getdate(text, NULL);
+	t->date = date > 0 ? (gint64)date : 0;
+}
+
+/* libcurl hands each header line whole, at most CURL_MAX_HTTP_HEADER
+ * (100 KiB) long: that bounds a captured value too. */
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 {
 	struct transfer *t = userp;
 	size_t len = size * nmemb;
-	static const char name[] = "retry-after:";
+	const char *value;
+	size_t vlen;
 
-	if (len > sizeof(name) - 1 &&
-	    strncasecmp(line, name, sizeof(name) - 1) == 0) {
-		char value[32];
-		size_t vlen = len - (sizeof(name) - 1);
-		char *end;
-		long seconds;
-
-		if (vlen >= sizeof(value))
-			vlen = sizeof(value) - 1;
-		memcpy(value, line + sizeof(name) - 1, vlen);
-		value[vlen] = '\0';
-		seconds = strtol(value, &end, 10);
-		/* only delta-seconds; an HTTP date counts as absent */
-		if (end != value && seconds >= 0 && strspn(end, " \t\r\n") == strlen(end))
-			t->retry_after = seconds;
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		t->retry_after = -1;
+		t->date = 0;
+		forget_captured(t);
+	} else if ((value = header_value(line, len, "Retry-After", &vlen))) {
+		read_retry_after(t, value, vlen);
+	} else if ((value = header_value(line, len, "Date", &vlen))) {
+		read_date(t, value, vlen);
+	} else if (t->capture &&
+		   (value = header_value(line, len, t->capture, &vlen))) {
+		forget_captured(t);
+		t->captured = g_strndup(value, vlen);
 	}
 	return len;
 }
 
-static struct curl_slist *make_header_list(const char *const *headers)
+static bool has_header(const char *const *headers, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (; headers && *headers; headers++)
+		if (strncasecmp(*headers, name, nlen) == 0 && (*headers)[nlen] == ':')
+			return true;
+	return false;
+}
+
+/* The copies libcurl made may hold a token: zeroed before freeing. */
+static void free_header_list(struct curl_slist *list)
+{
+	struct curl_slist *node;
+
+	for (node = list; node; node = node->next)
+		explicit_bzero(node->data, strlen(node->data));
+	curl_slist_free_all(list);
+}
+
+static struct curl_slist *append_header(struct curl_slist **list,
+					const char *header)
+{
+	struct curl_slist *next = curl_slist_append(*list, header);
+
+	if (!next) {
+		free_header_list(*list);
+		*list = NULL;
+		return NULL;
+	}
+	*list = next;
+	return next;
+}
+
+static struct curl_slist *make_header_list(const struct pfs_http_request *req,
+					   bool post)
 {
 	struct curl_slist *list = NULL;
+	const char *const *header;
 
-	for (; headers && *headers; headers++) {
-		struct curl_slist *next = curl_slist_append(list, *headers);
-
-		if (!next) {
-			curl_slist_free_all(list);
+	for (header = req->headers; header && *header; header++)
+		if (!append_header(&list, *header))
 			return NULL;
-		}
-		list = next;
-	}
-	return curl_slist_append(list, "Accept: application/json");
+	if (post && !has_header(req->headers, "Content-Type") &&
+	    !append_header(&list, "Content-Type: application/json"))
+		return NULL;
+	/* libcurl would wait for a 100 Continue before a body over 1 KiB:
+	 * a round trip for nothing */
+	if (post && !append_header(&list, "Expect:"))
+		return NULL;
+	if (!append_header(&list, "Accept: application/json"))
+		return NULL;
+	return list;
 }
 
 static void set_request_options(struct pfs_http *http, CURL *curl,
-				const char *url, struct curl_slist *headers,
-				long timeout_ms, struct transfer *t,
+				const struct pfs_http_request *req, bool post,
+				struct curl_slist *headers, struct transfer *t,
 				char *curl_err)
 {
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	long timeout_ms = req->timeout_ms;
+
+	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	if (post) {
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(req->body ? req->body_len : 0));
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	}
 	curl_easy_setopt(curl, CURLOPT_SHARE, http->share);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -188,6 +304,7 @@ static void set_request_options(struct pfs_http *http, CURL *curl,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(curl, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -212,47 +329,90 @@ static int transfer_error(CURLcode code, const struct transfer *t,
 	return -ECOMM;
 }
 
-int pfs_http_get(struct pfs_http *http, const char *url,
-		 const char *const *headers, long timeout_ms,
-		 struct pfs_http_response *resp, char *err, size_t errsize)
+static int check_method(const struct pfs_http_request *req, bool *post,
+			char *err, size_t errsize)
+{
+	if (req->method && strcmp(req->method, "POST") == 0) {
+		*post = true;
+		return 0;
+	}
+	*post = false;
+	if (!req->method || strcmp(req->method, "GET") == 0)
+		return 0;
+	snprintf(err, errsize, "HTTP method %s not supported", req->method);
+	return -EINVAL;
+}
+
+static void take_response(CURL *curl, struct transfer *t,
+			  struct pfs_http_response *resp)
+{
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	resp->body_len = t->body->len;
+	resp->body = g_string_free(t->body, FALSE);
+	t->body = NULL;
+	resp->retry_after = t->retry_after;
+	resp->date = t->date;
+	resp->captured = t->captured;
+	t->captured = NULL;
+}
+
+int pfs_http_request(struct pfs_http *http, const struct pfs_http_request *req,
+		     struct pfs_http_response *resp, char *err, size_t errsize)
 {
 	char curl_err[CURL_ERROR_SIZE] = "";
-	struct transfer t = { .retry_after = -1 };
+	struct transfer t = { .retry_after = -1, .capture = req->capture };
 	struct curl_slist *list;
 	CURLcode code;
 	CURL *curl;
 	double start;
-	int res = -ENOMEM;
+	bool post;
+	int res;
 
 	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	res = check_method(req, &post, err, errsize);
+	if (res < 0)
+		return res;
+	res = -ENOMEM;
 	snprintf(err, errsize, "out of memory");
 	curl = curl_easy_init();
 	if (!curl)
 		return -ENOMEM;
-	list = make_header_list(headers);
+	list = make_header_list(req, post);
 	if (!list)
 		goto out_curl;
 	t.body = g_string_new(NULL);
-	set_request_options(http, curl, url, list, timeout_ms, &t, curl_err);
+	set_request_options(http, curl, req, post, list, &t, curl_err);
 	start = pfs_stats_transfer_begin();
 	code = curl_easy_perform(curl);
 	pfs_stats_transfer_end(start, t.body->len);
-	if (code != CURLE_OK) {
+	if (code == CURLE_OK) {
+		take_response(curl, &t, resp);
+		err[0] = '\0';
+		res = 0;
+	} else {
 		res = transfer_error(code, &t, curl_err, err, errsize);
 		g_string_free(t.body, TRUE);
-		goto out_list;
+		forget_captured(&t);
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	resp->body_len = t.body->len;
-	resp->body = g_string_free(t.body, FALSE);
-	resp->retry_after = t.retry_after;
-	err[0] = '\0';
-	res = 0;
-out_list:
-	curl_slist_free_all(list);
+	free_header_list(list);
 out_curl:
 	curl_easy_cleanup(curl);
 	return res;
+}
+
+int pfs_http_get(struct pfs_http *http, const char *url,
+		 const char *const *headers, long timeout_ms,
+		 struct pfs_http_response *resp, char *err, size_t errsize)
+{
+	const struct pfs_http_request req = {
+		.method = "GET",
+		.url = url,
+		.headers = headers,
+		.timeout_ms = timeout_ms,
+	};
+
+	return pfs_http_request(http, &req, resp, err, errsize);
 }
 
 void pfs_http_response_clear(struct pfs_http_response *resp)
@@ -260,4 +420,8 @@ void pfs_http_response_clear(struct pfs_http_response *resp)
 	g_free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
+	if (resp->captured)
+		explicit_bzero(resp->captured, strlen(resp->captured));
+	g_free(resp->captured);
+	resp->captured = NULL;
 }
