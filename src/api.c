@@ -17,7 +17,7 @@
 struct pfs_api {
 	char *endpoint;
 	struct pfs_http *http;
-	struct pfs_token *token;
+	struct pfs_auth *auth;
 	struct pfs_limiter *limiter;
 	/* after a 401/403: the token generation that was refused; the
 	 * mount's pause ends as soon as the token changes */
@@ -26,14 +26,14 @@ struct pfs_api {
 };
 
 int pfs_api_new(const char *endpoint, struct pfs_http *http,
-		struct pfs_token *token, struct pfs_limiter *limiter,
+		struct pfs_auth *auth, struct pfs_limiter *limiter,
 		struct pfs_api **out)
 {
 	struct pfs_api *api = g_new0(struct pfs_api, 1);
 
 	api->endpoint = g_strdup(endpoint);
 	api->http = http;
-	api->token = token;
+	api->auth = auth;
 	api->limiter = limiter;
 	*out = api;
 	return 0;
@@ -154,24 +154,23 @@ static int send_request(struct pfs_api *api, const char *url, double deadline,
 			struct pfs_http_response *resp, unsigned *generation,
 			char *err, size_t errsize)
 {
+	GPtrArray *headers = g_ptr_array_new();
 	long timeout_ms = 0;
-	char *token = NULL;
-	char *auth;
 	int res;
 
-	res = pfs_token_get_generation(api->token, &token, generation);
+	res = pfs_auth_headers(api->auth, "GET", url, NULL, 0, deadline, headers,
+			       generation, err, errsize);
 	if (res < 0) {
-		snprintf(err, errsize, "no token");
+		pfs_auth_headers_free(headers);
 		return res;
 	}
-	auth = g_strconcat("X-Auth-Token: ", token, NULL);
-	pfs_token_release(token);
+	g_ptr_array_add(headers, NULL);
 	if (deadline > 0)	/* a little before: the reader sees it land */
 		timeout_ms = MAX(1, (long)((deadline - pfs_limiter_now()) * 1000) -
 				    DEADLINE_MARGIN_MS);
-	res = pfs_http_get(api->http, url, (const char *const[]){ auth, NULL },
+	res = pfs_http_get(api->http, url, (const char *const *)headers->pdata,
 			   timeout_ms, resp, err, errsize);
-	pfs_token_release(auth);
+	pfs_auth_headers_free(headers);
 	return res;
 }
 
@@ -188,7 +187,7 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 
 	*pause = -1;
 	if (__atomic_load_n(&api->refused, __ATOMIC_ACQUIRE) &&
-	    pfs_token_generation(api->token) != api->refused_generation) {
+	    pfs_auth_generation(api->auth) != api->refused_generation) {
 		/* new credentials: they deserve a request at once */
 		__atomic_store_n(&api->refused, 0, __ATOMIC_RELEASE);
 		pfs_limiter_credentials_changed(api->limiter);
@@ -226,6 +225,7 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 		api->refused_generation = failure->credentials;
 		__atomic_store_n(&api->refused, 1, __ATOMIC_RELEASE);
 		pfs_limiter_unauthorized(api->limiter);
+		pfs_auth_refused(api->auth, failure->credentials);
 	}
 	pfs_http_response_clear(resp);
 	return res;
@@ -316,5 +316,5 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 
 unsigned pfs_api_credentials(struct pfs_api *api)
 {
-	return pfs_token_generation(api->token);
+	return pfs_auth_generation(api->auth);
 }

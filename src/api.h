@@ -9,10 +9,10 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "auth.h"
 #include "http.h"
 #include "limiter.h"
 #include "model.h"
-#include "token.h"
 
 struct pfs_api;
 
@@ -23,9 +23,9 @@ struct pfs_api_failure {
 };
 
 /* @endpoint is the base URL without a trailing '/'. The api uses, but
- * does not own, @http, @token and @limiter. */
+ * does not own, @http, @auth and @limiter. */
 int pfs_api_new(const char *endpoint, struct pfs_http *http,
-		struct pfs_token *token, struct pfs_limiter *limiter,
+		struct pfs_auth *auth, struct pfs_limiter *limiter,
 		struct pfs_api **out);
 void pfs_api_free(struct pfs_api *api);
 
@@ -54,7 +54,7 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 			   double deadline, GHashTable **out,
 			   struct pfs_api_failure *failure);
 
-/* The generation of the credentials (token.h): it changes when they do.
+/* The generation of the credentials (auth.h): it changes when they do.
  * May wait up to PFS_TOKEN_LOOK_WAIT_MS for the file to be looked at:
  * call it with no lock held. */
 unsigned pfs_api_credentials(struct pfs_api *api);

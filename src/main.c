@@ -1,7 +1,7 @@
 /* main.c - pipelinefs: mount CodeArts Pipeline build status as files.
  *
- * Parses the command line, builds the modules bottom up (token, HTTP
- * client, API, cache, namespace, inode table), mounts, and runs the
+ * Parses the command line, builds the modules bottom up (HTTP client,
+ * credentials, API, cache, namespace, inode table), mounts, and runs the
  * multi-threaded FUSE loop until unmounted or signalled.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "cache.h"
 #include "dirops.h"
 #include "fs.h"
@@ -25,12 +26,11 @@
 #include "monitor.h"
 #include "namespace.h"
 #include "options.h"
-#include "token.h"
 
 struct daemon {
 	struct pfs_options opts;
 	struct fuse_cmdline_opts cmdline;
-	struct pfs_token *token;
+	struct pfs_auth *auth;
 	struct pfs_http *http;
 	struct pfs_limiter *limiter;
 	struct pfs_api *api;
@@ -46,22 +46,6 @@ struct daemon {
 	bool hup_thread_started;
 };
 
-static int open_token(struct daemon *d)
-{
-	char err[512];
-	int res;
-
-	if (d->opts.token_file)
-		res = pfs_token_new_from_file(d->opts.token_file, &d->token, err,
-					      sizeof(err));
-	else
-		res = pfs_token_new_from_string(d->opts.token, &d->token, err,
-						sizeof(err));
-	if (res < 0)
-		fprintf(stderr, "pipelinefs: %s\n", err);
-	return res;
-}
-
 static int build_modules(struct daemon *d)
 {
 	struct pfs_cache_config config = {
@@ -72,12 +56,20 @@ static int build_modules(struct daemon *d)
 		.prefetch = d->opts.prefetch,
 		.tz = d->opts.timezone,
 	};
+	char err[512];
 	char **id;
 
 	if (pfs_http_new((long)(d->opts.timeout * 1000),
-			 (long)d->opts.max_requests, &d->http) < 0 ||
-	    pfs_limiter_new(d->opts.max_requests, d->opts.rate, &d->limiter) < 0 ||
-	    pfs_api_new(d->opts.endpoint, d->http, d->token, d->limiter,
+			 (long)d->opts.max_requests, &d->http) < 0) {
+		fprintf(stderr, "pipelinefs: out of memory\n");
+		return -1;
+	}
+	if (pfs_auth_new(&d->opts, d->http, &d->auth, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pipelinefs: %s\n", err);
+		return -1;
+	}
+	if (pfs_limiter_new(d->opts.max_requests, d->opts.rate, &d->limiter) < 0 ||
+	    pfs_api_new(d->opts.endpoint, d->http, d->auth, d->limiter,
 			&d->api) < 0 ||
 	    pfs_cache_new(d->api, &config, &d->cache) < 0 ||
 	    pfs_monitor_new(d->cache, &d->monitor) < 0 ||
@@ -99,8 +91,8 @@ static void free_modules(struct daemon *d)
 	pfs_monitor_free(d->monitor);
 	pfs_api_free(d->api);
 	pfs_limiter_free(d->limiter);
+	pfs_auth_free(d->auth);
 	pfs_http_free(d->http);
-	pfs_token_free(d->token);
 }
 
 static int run_loop(struct daemon *d, struct fuse_session *se)
@@ -208,7 +200,7 @@ static int serve(struct daemon *d, struct fuse_args *args)
 	if (fuse_daemonize(d->cmdline.foreground) != 0 || start_hup_thread(d) != 0 ||
 	    pfs_monitor_start(d->monitor, d->se, d->cmdline.mountpoint) < 0)
 		goto out_mount;
-	pfs_token_start(d->token);
+	pfs_auth_start(d->auth);
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
 	/* a positive result is the signal that ended the loop: a clean stop */
 	res = run_loop(d, d->se) < 0 ? 1 : 0;
@@ -248,8 +240,6 @@ int main(int argc, char *argv[])
 	}
 	res = 1;
 	pfs_log_init(d.cmdline.foreground, d.cmdline.debug);
-	if (open_token(&d) < 0)
-		goto out_options;
 	if (pfs_http_global_init() < 0)
 		goto out_options;
 	if (build_modules(&d) == 0)

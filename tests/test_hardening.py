@@ -266,13 +266,15 @@ def release_fifo(path):
 
 
 def new_token_lines(mount, before):
-    """Lines about the token logged after the first `before` lines, bar rotations.
+    """Lines about the token logged after the first `before` lines, bar rotations
+    and the line at start naming the source of the credentials.
 
     The mountpoint is left out: tmp_path holds the test's name, which may say "token".
     """
     lines = mount.log().replace(str(mount.mountpoint), "MNT").splitlines()[before:]
     return [line for line in lines
-            if "token" in line.lower() and "using the new token" not in line]
+            if "token" in line.lower() and "using the new token" not in line
+            and "credentials: " not in line]
 
 
 def blocked_on_a_fifo(pid):
