@@ -21,6 +21,7 @@ are never scaled: a slow machine only makes things later.
 """
 
 import datetime
+import hashlib
 import itertools
 import json
 import os
@@ -240,6 +241,100 @@ def default_test_scenario():
 
 
 # --------------------------------------------------------------------------
+# Issue 8: scenarios of whole accounts (the list call, run history)
+
+# The simulator's project for pipelines whose scenario names none
+# (contrib/pipelinefs_sim/catalog.py); it is listed as "project-0d1e2f".
+DEFAULT_PROJECT_ID = "0d1e2f3a4b5c46d7e8f9a0b1c2d3e4f5"
+
+
+def numbered_id(kind, number):
+    """A stable, valid 32-hex id: the n-th pipeline or project of a builder."""
+    return hashlib.md5(f"{kind}-{number}".encode("utf-8")).hexdigest()
+
+
+def _one_stage_run(pipeline_id, name, build_id, start, end, outcome="success"):
+    """A small completed build: one stage, one task."""
+    states = [_node("stage", "state_1", "构建", start, end, "300000", outcome=outcome, children=[
+        _node("task", "Task_1", "编译", start, end, "300000", outcome=outcome)])]
+    return _run(pipeline_id, name, build_id, states, outcome=outcome, start=start, end=end,
+                elapsed="300000")
+
+
+def _named(names, number, default):
+    if names is None:
+        return default
+    return names(number) if callable(names) else names[number]
+
+
+def many_pipelines_scenario(count, projects=None, names=None, token=TEST_TOKEN):
+    """A scenario of `count` pipelines, each with one completed build "1".
+
+    Pipeline n (from 0) has id numbered_id("pipeline", n) and name names[n]
+    (names: a list, a function of n, or None for "pipeline-0000", ...): any
+    string, hostile or duplicate ones included.  projects: None (all in
+    DEFAULT_PROJECT_ID), a list of project ids, or {project_id: name} (names
+    served by the list call; ids not in it are called "project-<6 hex>");
+    pipelines are dealt to the projects in turn.  The list call answers
+    newest first, which is scenario order: pipeline 0 comes first.
+    """
+    project_ids = list(projects) if projects else [DEFAULT_PROJECT_ID]
+    scenario = {"token": token, "pipelines": {}}
+    if isinstance(projects, dict):
+        scenario["projects"] = dict(projects)
+    for number in range(count):
+        pipeline_id = numbered_id("pipeline", number)
+        name = _named(names, number, f"pipeline-{number:04d}")
+        body = _one_stage_run(pipeline_id, name, "1", "2026-11-28 09:00:00",
+                              "2026-11-28 09:05:00")
+        scenario["pipelines"][pipeline_id] = {
+            "name": name, "project_id": project_ids[number % len(project_ids)],
+            "builds": {"1": {"body": body}}}
+    return scenario
+
+
+def history_scenario(days_ago=(0, 1, 2, 3, 4, 5, 6), pipelines=1, project_id=DEFAULT_PROJECT_ID,
+                     names=None, now=None, token=TEST_TOKEN):
+    """Pipelines with one completed build on each day of days_ago, counted back from
+    today in the service's zone (+08:00) at the real time now (or `now`, Unix seconds).
+
+    Pipeline n has id numbered_id("history", n) and name names[n] (or
+    "history-0", ...), all in project_id.  Builds are numbered by age, the
+    oldest "1", the newest the latest; a build of d days ago starts at 12:00
+    local plus n minutes (today: at least 10 minutes before now, not before
+    00:00:01, later for a later n) and lasts 5 minutes.  Days far apart (e.g. (0, 3, 40)) make
+    a history longer than one build-result window.  Build start times:
+    history_starts(scenario).
+    """
+    now = time.time() if now is None else now
+    today = datetime.datetime.fromtimestamp(now, datetime.timezone(
+        datetime.timedelta(seconds=SERVICE_ZONE))).date()
+    midnight = api_epoch(today.strftime("%Y-%m-%d") + " 00:00:00")
+    scenario = {"token": token, "pipelines": {}}
+    for number in range(pipelines):
+        pipeline_id = numbered_id("history", number)
+        name = _named(names, number, f"history-{number}")
+        builds = {}
+        for build_number, days in enumerate(sorted(set(days_ago), reverse=True), 1):
+            start = midnight - days * 86400 + 12 * 3600 + number * 60
+            if days == 0:
+                start = max(midnight + 1 + number, min(start, now - 600 - (pipelines - number) * 60))
+            build_id = str(build_number)
+            builds[build_id] = {"body": _one_stage_run(pipeline_id, name, build_id,
+                                                       api_time(start), api_time(start + 300))}
+        scenario["pipelines"][pipeline_id] = {"name": name, "project_id": project_id,
+                                              "builds": builds}
+    return scenario
+
+
+def history_starts(scenario):
+    """{(pipeline_id, build_id): start_time text} of a scenario's builds with a body."""
+    return {(pipeline_id, build_id): build["body"]["start_time"]
+            for pipeline_id, pipeline in scenario["pipelines"].items()
+            for build_id, build in pipeline["builds"].items() if "body" in build}
+
+
+# --------------------------------------------------------------------------
 # Simulator
 
 
@@ -247,8 +342,8 @@ class Simulator:
     """A running contrib/pipelinefs-sim and a client for its /_sim control API.
 
     The client remembers what a restart() must carry over: the scenario
-    (including set_scenario), set_token, latencies, the scenario clock and
-    the request log.
+    (including set_scenario), set_token, latencies, auth() settings, the
+    scenario clock and the request log.
     """
 
     def __init__(self, workdir):
@@ -292,6 +387,7 @@ class Simulator:
         """Stop (if running) and start again on the same port, as the same service.
 
         Carried over: the scenario (as last set), the token, latencies, the
+        auth() settings (not its key locks nor the IAM tokens issued), the
         scenario clock (manual in tests: what advance() added) and the request log (requests() returns the earlier
         runs' entries first; "connection" numbers start again at 1 in each
         run).  Not carried over: faults, and requests in flight, which see
@@ -435,6 +531,22 @@ class Simulator:
 
     def set_scenario(self, scenario):
         self._carry("POST", "scenario", "/_sim/scenario", scenario)
+
+    def auth(self, **settings):
+        """POST /_sim/auth: credentials=[{"ak", "sk", "security_token"?}],
+        iam_users=[{"domain", "name", "password"}], lock_seconds, iam_token_seconds,
+        clock_offset, max_skew (seconds), reset_locks=True.  Settings add up over
+        calls and restart() repeats them (reset_locks aside).  Returns GET /_sim/auth:
+        the settings, "locked" (AKs), "failures" {AK: count}, "iam_tokens_valid"."""
+        result = self.control("POST", "/_sim/auth", settings)
+        earlier = self._carried.pop("auth", (None, None, {}))[2]
+        kept = {key: value for key, value in settings.items() if key != "reset_locks"}
+        self._carried["auth"] = ("POST", "/_sim/auth", {**earlier, **kept})
+        return result
+
+    def auth_state(self):
+        """GET /_sim/auth (see auth())."""
+        return self.control("GET", "/_sim/auth")
 
     def _carry(self, method, key, path, payload):
         """A control call whose effect restart() must repeat (the last one per key wins)."""

@@ -4,6 +4,7 @@ The daemon's tests trust the simulator to behave like the real service and to
 misbehave exactly as told, so both are pinned down here.
 """
 
+import datetime
 import http.client
 import json
 import os
@@ -20,9 +21,10 @@ import urllib.request
 
 import pytest
 
-from conftest import (FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
-                      PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, SIM,
-                      TEST_TOKEN, default_test_scenario, scaled, wait_until)
+from conftest import (DEFAULT_PROJECT_ID, FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG,
+                      PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO,
+                      SIM, TEST_PIPELINES, TEST_TOKEN, default_test_scenario, history_scenario,
+                      history_starts, many_pipelines_scenario, numbered_id, scaled, wait_until)
 
 SCENARIOS = REPO / "contrib" / "scenarios"
 DEMO_SCENARIO = SCENARIOS / "demo.json"
@@ -658,3 +660,283 @@ def test_script_runs_through_its_shebang():
     result = subprocess.run([SIM, "--help"], capture_output=True, text=True, timeout=scaled(20))
     assert result.returncode == 0
     assert "--token-file" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# Issue 8: the pipeline list (POST /v3/pipelines/list)
+
+LIST_PATH = "/v3/pipelines/list"
+LIST_ITEM_FIELDS = {"project_id", "project_name", "pipeline_id", "pipeline_name", "creator_id",
+                    "creator_name", "executor_id", "executor_name", "start_time", "create_time",
+                    "watched"}
+BAD_PARAMETER = "DEVPIPE.00011104"
+
+
+def post(sim, path, payload, headers=None, token=TEST_TOKEN, timeout=5):
+    """POST JSON (a value, or bytes as is); (status, headers, body bytes) whatever the status."""
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        headers["X-Auth-Token"] = token
+    request = urllib.request.Request(sim.url + path, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=scaled(timeout)) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def list_pipelines(sim, token=TEST_TOKEN, **request):
+    status, _, body = post(sim, LIST_PATH, request, token=token)
+    return status, json.loads(body)
+
+
+def test_list_pages_through_every_pipeline_newest_first(sim_factory):
+    sim = sim_factory(many_pipelines_scenario(120))
+    seen = []
+    for offset in (0, 50, 100):
+        status, page = list_pipelines(sim, offset=offset, limit=50)
+        assert status == 200
+        assert (page["offset"], page["limit"], page["total"]) == (offset, 50, 120)
+        seen += page["result"]
+    assert [item["pipeline_id"] for item in seen] == [numbered_id("pipeline", n)
+                                                      for n in range(120)]
+    assert [item["pipeline_name"] for item in seen[:2]] == ["pipeline-0000", "pipeline-0001"]
+    assert all(set(item) == LIST_ITEM_FIELDS for item in seen)
+    assert all(isinstance(value, str) for item in seen for value in item.values())
+    create_times = [item["create_time"] for item in seen]
+    assert create_times == sorted(create_times, reverse=True)
+    assert list_pipelines(sim, offset=120, limit=50)[1]["result"] == []
+
+
+@pytest.mark.parametrize("limit", [9, 51, 0, "x"])
+def test_list_limit_outside_10_to_50_is_refused(sim, limit):
+    status, body = list_pipelines(sim, limit=limit)
+    assert status == 400
+    assert body["error_code"] == BAD_PARAMETER and "limit" in body["error_msg"]
+
+
+def test_list_items_of_a_plain_scenario_take_names_from_the_builds(sim):
+    status, page = list_pipelines(sim, limit=10)
+    assert status == 200 and page["total"] == 4
+    items = {item["pipeline_id"]: item for item in page["result"]}
+    assert set(items) == set(TEST_PIPELINES)
+    success = items[PIPELINE_SUCCESS]
+    assert success["pipeline_name"] == "后端服务-backend"
+    assert (success["project_id"], success["project_name"]) == (DEFAULT_PROJECT_ID,
+                                                                "project-0d1e2f")
+    assert success["executor_name"] == "zhangsan" and success["watched"] == "false"
+    assert success["start_time"] == "2026-11-28 09:00:00"
+    assert items[PIPELINE_NULLS]["executor_name"] == ""           # null becomes ""
+
+
+def test_list_narrows_to_projects_and_to_a_name_ignoring_case(sim_factory):
+    projects = {numbered_id("project", n): f"项目 {n}" for n in range(3)}
+    names = ["Alpha", "beta", "ALPHABET", "gamma", "alpha/../x", "delta"]
+    sim = sim_factory(many_pipelines_scenario(6, projects=projects, names=names))
+    first, second, third = projects
+    status, page = list_pipelines(sim, limit=50, project_ids=f"{first},{third}")
+    assert status == 200
+    assert [item["pipeline_name"] for item in page["result"]] == [
+        "Alpha", "ALPHABET", "gamma", "delta"]
+    assert {item["project_name"] for item in page["result"]} == {"项目 0", "项目 2"}
+    _, page = list_pipelines(sim, limit=50, pipeline_name="alpha")
+    assert [item["pipeline_name"] for item in page["result"]] == ["Alpha", "ALPHABET",
+                                                                   "alpha/../x"]
+    _, page = list_pipelines(sim, limit=50, pipeline_name="ALPHA", project_ids=second)
+    assert [item["pipeline_name"] for item in page["result"]] == ["alpha/../x"]
+    assert page["total"] == 1
+
+
+def test_list_takes_at_most_10_project_ids(sim):
+    eleven = ",".join(numbered_id("project", n) for n in range(11))
+    status, body = list_pipelines(sim, limit=10, project_ids=eleven)
+    assert status == 400 and body["error_code"] == BAD_PARAMETER
+    ten = ",".join(numbered_id("project", n) for n in range(10))
+    assert list_pipelines(sim, limit=10, project_ids=ten)[0] == 200
+
+
+def test_list_body_that_is_not_an_object_is_refused(sim):
+    status, _, body = post(sim, LIST_PATH, b"[1, 2]")
+    assert status == 400 and json.loads(body)["error_code"] == BAD_PARAMETER
+
+
+def test_list_needs_credentials_and_logs_its_body(sim):
+    status, body = list_pipelines(sim, token="wrong", limit=10)
+    assert status == 401 and body["error_code"] == "APIG.0301"
+    list_pipelines(sim, limit=20, offset=0, project_ids=DEFAULT_PROJECT_ID)
+    entry = sim.requests()[-1]
+    assert (entry["call"], entry["method"], entry["path"]) == ("list", "POST", LIST_PATH)
+    assert json.loads(entry["body"]) == {"limit": 20, "offset": 0,
+                                         "project_ids": DEFAULT_PROJECT_ID}
+    assert entry["project_ids"] == [DEFAULT_PROJECT_ID]
+    assert (entry["auth"], entry["auth_error"]) == ("token", None)
+
+
+def test_scenario_names_projects_and_creation(sim_factory):
+    scenario = default_test_scenario()
+    scenario["projects"] = {"feedc0de" * 4: "支付 payments"}
+    scenario["pipelines"][PIPELINE_ERROR].update(
+        name="frontend (renamed)", project_id="feedc0de" * 4, create_time="2020-01-02 03:04:05",
+        creator_name="王五")
+    sim = sim_factory(scenario)
+    _, page = list_pipelines(sim, limit=10)
+    assert page["result"][-1] == {
+        "project_id": "feedc0de" * 4, "project_name": "支付 payments",
+        "pipeline_id": PIPELINE_ERROR, "pipeline_name": "frontend (renamed)",
+        "creator_id": page["result"][-1]["creator_id"], "creator_name": "王五",
+        "executor_id": page["result"][-1]["executor_id"], "executor_name": "lisi",
+        "start_time": "2026-11-28 09:12:03", "create_time": "2020-01-02 03:04:05",
+        "watched": "false"}
+    assert re.fullmatch(r"[0-9a-f]{32}", page["result"][-1]["creator_id"])
+
+
+# --------------------------------------------------------------------------
+# Issue 8: run history (GET /v3/pipelines/build-result)
+
+HISTORY_PATH = "/v3/pipelines/build-result"
+HISTORY_ITEM_FIELDS = {"build_id", "pipeline_id", "pipeline_name", "status", "outcome",
+                       "start_time", "end_time", "elapse_time"}
+
+
+def history_path(project_id, start_date, end_date, offset=0, limit=100):
+    return (f"{HISTORY_PATH}?project_id={project_id}&start_date={start_date}"
+            f"&end_date={end_date}&offset={offset}&limit={limit}")
+
+
+def service_day(days_ago=0):
+    """The date days_ago days before today in the service's zone, as YYYY-MM-DD."""
+    zone = datetime.timezone(datetime.timedelta(hours=8))
+    return (datetime.datetime.now(zone).date() - datetime.timedelta(days=days_ago)).isoformat()
+
+
+def test_history_lists_a_projects_builds_of_the_window_newest_first(sim_factory):
+    scenario = history_scenario(days_ago=(0, 1, 2, 10, 40), pipelines=2)
+    sim = sim_factory(scenario)
+    status, answer = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(6),
+                                                service_day(0)))
+    assert status == 200
+    assert (answer["offset"], answer["limit"], answer["total"]) == (0, 100, 6)
+    items = answer["build_results"]
+    assert all(set(item) == HISTORY_ITEM_FIELDS for item in items)
+    starts = history_starts(scenario)
+    assert [item["start_time"] for item in items] == sorted(
+        (starts[(item["pipeline_id"], item["build_id"])] for item in items), reverse=True)
+    assert sorted((item["pipeline_id"], item["build_id"]) for item in items) == sorted(
+        (numbered_id("history", n), build) for n in (0, 1) for build in ("3", "4", "5"))
+    assert {(item["status"], item["outcome"], item["elapse_time"]) for item in items} == {
+        ("completed", "success", "300000")}
+    assert {item["pipeline_name"] for item in items
+            if item["pipeline_id"] == numbered_id("history", 1)} == {"history-1"}
+
+
+def test_history_pages_by_item_and_ends_are_inclusive(sim_factory):
+    sim = sim_factory(history_scenario(days_ago=range(10)))
+    _, whole = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(9), service_day(0)))
+    assert whole["total"] == 10
+    _, page = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(9), service_day(0),
+                                         offset=4, limit=3))
+    assert page["build_results"] == whole["build_results"][4:7]
+    _, one_day = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(3),
+                                            service_day(3)))
+    assert [item["start_time"][:10] for item in one_day["build_results"]] == [service_day(3)]
+
+
+@pytest.mark.parametrize("start, end, offset, limit", [
+    ("2026-01-01", "2026-02-02", 0, 10),      # 32 days apart: more than a month
+    ("2026-02-02", "2026-01-01", 0, 10),      # backwards
+    ("2026-01-01", "2026-1-2", 0, 10),        # not YYYY-MM-DD
+    ("2026-01-01", "2026-01-02", 0, 0),       # limit 1..100
+    ("2026-01-01", "2026-01-02", 0, 101),
+    ("2026-01-01", "2026-01-02", -1, 10),
+])
+def test_history_refuses_bad_parameters(sim, start, end, offset, limit):
+    status, body = get_json(sim, history_path(DEFAULT_PROJECT_ID, start, end, offset, limit))
+    assert status == 400 and body["error_code"] == BAD_PARAMETER
+
+
+def test_history_takes_a_31_day_range_and_needs_every_parameter(sim):
+    assert get(sim, history_path(DEFAULT_PROJECT_ID, "2026-01-01", "2026-02-01"))[0] == 200
+    status, body = get_json(sim, f"{HISTORY_PATH}?project_id={DEFAULT_PROJECT_ID}"
+                                 "&start_date=2026-01-01&end_date=2026-01-02&offset=0")
+    assert status == 400 and "limit" in body["error_msg"]
+
+
+def test_history_of_an_unknown_project_is_refused(sim):
+    status, body = get_json(sim, history_path("f" * 32, "2026-11-01", "2026-11-28"))
+    assert (status, body["error_code"]) == (400, "DEVPIPE.00011412")
+
+
+def test_history_shows_a_builds_current_state_and_skips_unstarted_ones(sim_factory):
+    scenario = default_test_scenario()
+    scenario["pipelines"][PIPELINE_RUNNING]["builds"]["4"] = {"body": dict(
+        scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]["body"], build_id="4",
+        status="waiting", start_time=None)}
+    sim = sim_factory(scenario)
+    path = history_path(DEFAULT_PROJECT_ID, "2026-11-28", "2026-11-28")
+    _, before = get_json(sim, path)
+    running = [item for item in before["build_results"] if item["pipeline_id"] == PIPELINE_RUNNING]
+    assert [(item["build_id"], item["status"], item["end_time"]) for item in running] == [
+        ("3", "running", None)]
+    sim.advance(60)
+    _, after = get_json(sim, path)
+    running = [item for item in after["build_results"] if item["pipeline_id"] == PIPELINE_RUNNING]
+    assert [(item["status"], item["outcome"], item["elapse_time"]) for item in running] == [
+        ("completed", "success", "60000")]
+    assert [item["build_id"] for item in after["build_results"]] == ["3", "12", "7"]
+    _, day_before = get_json(sim, history_path(DEFAULT_PROJECT_ID, "2026-11-27", "2026-11-27"))
+    assert [item["build_id"] for item in day_before["build_results"]] == ["6"]
+
+
+def test_dates_relative_moves_the_newest_build_to_today(sim_factory):
+    scenario = default_test_scenario()
+    scenario["dates_relative"] = True
+    sim = sim_factory(scenario)
+    sim.advance(60)
+    _, body = get_json(sim, status_path(PIPELINE_RUNNING))
+    assert body["start_time"] == service_day(0) + " 10:00:00"
+    assert body["end_time"] == service_day(0) + " 10:01:00"     # timeline values move too
+    _, body = get_json(sim, status_path(PIPELINE_SUCCESS, "6"))
+    assert body["start_time"] == service_day(1) + " 17:00:00"
+    _, answer = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(1), service_day(0)))
+    assert answer["total"] == 4
+
+
+# --------------------------------------------------------------------------
+# Issue 8: faults on the list calls
+
+def test_a_fault_for_any_pipeline_hits_the_list_and_history_calls_too(sim):
+    sim.fault(kind="status", status=503, count=2)
+    assert list_pipelines(sim, limit=10)[0] == 503
+    assert get(sim, history_path(DEFAULT_PROJECT_ID, "2026-11-28", "2026-11-28"))[0] == 503
+    assert list_pipelines(sim, limit=10)[0] == 200
+
+
+def test_an_error_in_a_200_body_on_the_list_call_only(sim):
+    error = {"error_code": "DEVCP.00014031", "error_msg": "no permission"}
+    sim.fault(kind="status", status=200, body=error, call="list")
+    assert list_pipelines(sim, limit=10) == (200, error)
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200
+    assert get(sim, history_path(DEFAULT_PROJECT_ID, "2026-11-28", "2026-11-28"))[0] == 200
+
+
+def test_throttling_with_500_on_one_projects_history(sim_factory):
+    other = numbered_id("project", 1)
+    sim = sim_factory(many_pipelines_scenario(2, projects=[DEFAULT_PROJECT_ID, other]))
+    sim.fault(kind="status", status=500, call="history", project_id=other,
+              body={"error_code": "COCT.0070003", "error_msg": "access too frequent"})
+    status, body = get_json(sim, history_path(other, "2026-11-28", "2026-11-28"))
+    assert (status, body["error_code"]) == (500, "COCT.0070003")
+    assert get(sim, history_path(DEFAULT_PROJECT_ID, "2026-11-28", "2026-11-28"))[0] == 200
+    assert list_pipelines(sim, limit=10, project_ids=other)[0] == 200
+
+
+def test_a_fault_call_must_be_known(sim):
+    with pytest.raises(AssertionError, match="call must be"):
+        sim.fault(kind="status", call="lists")
+
+
+def test_wrong_types_fault_on_the_list_call_stays_json(sim):
+    sim.fault(kind="wrong_types", call="list")
+    status, body = list_pipelines(sim, limit=10)
+    assert status == 200 and body["total"] == "many" and body["result"][1:] == ["x", 7, None]
