@@ -20,6 +20,7 @@ struct pfs_token {
 	pthread_cond_t wake;	/* to the watcher: a look is asked, or stop */
 	pthread_cond_t looked;	/* from the watcher: a look ended */
 	char *path;		/* NULL for a fixed token; never changes */
+	const struct pfs_token_format *format;	/* of the file */
 	/* guarded by lock: */
 	int refs;		/* the owner's, and the running watcher's */
 	char *value;		/* written only by the watcher once it runs */
@@ -66,6 +67,23 @@ static char *clean_token(const char *text, size_t len)
 	return g_strndup(text + start, end - start);
 }
 
+static char *parse_token(const char *text, size_t len, const char *path,
+			 char *err, size_t errsize)
+{
+	char *value = clean_token(text, len);
+
+	if (!value)
+		snprintf(err, errsize, "token file %s holds no token (empty, or "
+			 "with spaces or control characters inside)", path);
+	return value;
+}
+
+const struct pfs_token_format pfs_token_format_token = {
+	.what = "token file",
+	.noun = "token",
+	.parse = parse_token,
+};
+
 /* What a file that is not a regular one is, for a message; NULL for a
  * regular file. */
 static const char *odd_kind(mode_t mode)
@@ -83,30 +101,33 @@ static const char *odd_kind(mode_t mode)
 	return "not a regular file";
 }
 
-static int refuse_odd_kind(const char *path, const struct stat *st,
+static int refuse_odd_kind(const struct pfs_token_format *format,
+			   const char *path, const struct stat *st,
 			   char *err, size_t errsize)
 {
 	const char *kind = odd_kind(st->st_mode);
 
 	if (!kind)
 		return 0;
-	snprintf(err, errsize, "token file %s is %s, not a regular file",
+	snprintf(err, errsize, "%s %s is %s, not a regular file", format->what,
 		 path, kind);
 	return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
 }
 
-static int cannot_read(const char *path, int errnum, char *err, size_t errsize)
+static int cannot_read(const struct pfs_token_format *format, const char *path,
+		       int errnum, char *err, size_t errsize)
 {
-	snprintf(err, errsize, "cannot read token file %s: %s", path,
+	snprintf(err, errsize, "cannot read %s %s: %s", format->what, path,
 		 strerror(errnum));
 	return -errnum;
 }
 
-/* Reads the token in the regular file @path into *@out, and what fstat()
+/* Reads the value in the regular file @path into *@out, and what fstat()
  * says of the file read into *@st. O_NONBLOCK: should the file have
  * become a FIFO since it was stat()ed, opening it does not wait for a
  * writer (and fstat() refuses it). */
-static int read_token_file(const char *path, struct stat *st, char **out,
+static int read_token_file(const struct pfs_token_format *format,
+			   const char *path, struct stat *st, char **out,
 			   char *err, size_t errsize)
 {
 	char *buf = g_malloc(PFS_TOKEN_MAX + 1);
@@ -116,26 +137,23 @@ static int read_token_file(const char *path, struct stat *st, char **out,
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0 || fstat(fd, st) < 0) {
-		res = cannot_read(path, errno, err, errsize);
+		res = cannot_read(format, path, errno, err, errsize);
 		goto out;
 	}
-	res = refuse_odd_kind(path, st, err, errsize);
+	res = refuse_odd_kind(format, path, st, err, errsize);
 	while (res == 0 && len <= PFS_TOKEN_MAX &&
 	       ((n = read(fd, buf + len, PFS_TOKEN_MAX + 1 - len)) > 0 ||
 		(n < 0 && errno == EINTR)))
 		len += n > 0 ? (size_t)n : 0;
 	if (res == 0 && n < 0)
-		res = cannot_read(path, errno, err, errsize);
+		res = cannot_read(format, path, errno, err, errsize);
 	else if (res == 0 && len > PFS_TOKEN_MAX) {
 		res = -EFBIG;
-		snprintf(err, errsize, "cannot read token file %s: larger "
-			 "than 64 KiB", path);
+		snprintf(err, errsize, "cannot read %s %s: larger than 64 KiB",
+			 format->what, path);
 	}
-	if (res == 0 && !(*out = clean_token(buf, len))) {
+	if (res == 0 && !(*out = format->parse(buf, len, path, err, errsize)))
 		res = -EINVAL;
-		snprintf(err, errsize, "token file %s holds no token "
-			 "(empty, or with spaces or control characters inside)", path);
-	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -146,15 +164,16 @@ out:
 
 /* stat(), then the read if @path is a regular file: a FIFO or a device
  * is never opened. */
-static int load_token_file(const char *path, struct stat *st, char **out,
+static int load_token_file(const struct pfs_token_format *format,
+			   const char *path, struct stat *st, char **out,
 			   char *err, size_t errsize)
 {
 	int res;
 
 	if (stat(path, st) < 0)
-		return cannot_read(path, errno, err, errsize);
-	res = refuse_odd_kind(path, st, err, errsize);
-	return res < 0 ? res : read_token_file(path, st, out, err, errsize);
+		return cannot_read(format, path, errno, err, errsize);
+	res = refuse_odd_kind(format, path, st, err, errsize);
+	return res < 0 ? res : read_token_file(format, path, st, out, err, errsize);
 }
 
 static bool is_loose(const struct stat *st)
@@ -162,10 +181,11 @@ static bool is_loose(const struct stat *st)
 	return (st->st_mode & (S_IRGRP | S_IROTH)) != 0;
 }
 
-static void warn_loose(const char *path, const struct stat *st)
+static void warn_loose(const struct pfs_token *token, const struct stat *st)
 {
-	pfs_log_warn("token file %s is readable by group or others (mode %04o): "
-		     "chmod 600 it", path, (unsigned)(st->st_mode & 07777));
+	pfs_log_warn("%s %s is readable by group or others (mode %04o): "
+		     "chmod 600 it", token->format->what, token->path,
+		     (unsigned)(st->st_mode & 07777));
 }
 
 /* Waits on them have monotonic deadlines. */
@@ -193,24 +213,33 @@ static struct pfs_token *token_new(char *value)
 	return token;
 }
 
-int pfs_token_new_from_file(const char *path, struct pfs_token **out,
-			    char *err, size_t errsize)
+int pfs_token_new_from_file_as(const char *path,
+			       const struct pfs_token_format *format,
+			       struct pfs_token **out, char *err, size_t errsize)
 {
 	struct pfs_token *token;
 	struct stat st;
 	char *value = NULL;
-	int res = load_token_file(path, &st, &value, err, errsize);
+	int res = load_token_file(format, path, &st, &value, err, errsize);
 
 	if (res < 0)
 		return res;
 	token = token_new(value);
 	token->path = g_strdup(path);
+	token->format = format;
 	token->seen = st;
 	token->loose = is_loose(&st);
 	if (token->loose)
-		warn_loose(path, &st);
+		warn_loose(token, &st);
 	*out = token;
 	return 0;
+}
+
+int pfs_token_new_from_file(const char *path, struct pfs_token **out,
+			    char *err, size_t errsize)
+{
+	return pfs_token_new_from_file_as(path, &pfs_token_format_token, out,
+					  err, errsize);
 }
 
 int pfs_token_new_from_string(const char *text, struct pfs_token **out,
@@ -266,7 +295,7 @@ static void report_problem(struct pfs_token *token, const char *why)
 		return;
 	g_free(token->problem);
 	token->problem = g_strdup(why);
-	pfs_log_warn("%s; still using the last good token", why);
+	pfs_log_warn("%s; still using the last good %s", why, token->format->noun);
 }
 
 /* The file is fine again: a new problem, even the old one, is news. */
@@ -276,7 +305,8 @@ static void clear_problem(struct pfs_token *token, bool say)
 		return;
 	g_clear_pointer(&token->problem, g_free);
 	if (say)
-		pfs_log_info("token file %s is readable again", token->path);
+		pfs_log_info("%s %s is readable again", token->format->what,
+			     token->path);
 }
 
 /* Makes @value (read from a file as @st says) the token, unless the owner
@@ -311,11 +341,12 @@ static void install(struct pfs_token *token, char *value, const struct stat *st)
 	}
 	clear_problem(token, !changed);
 	if (loose && (changed || !token->loose))
-		warn_loose(token->path, st);
+		warn_loose(token, st);
 	token->loose = loose;
 	token->seen = *st;
 	if (changed)
-		pfs_log_info("token file %s changed: using the new token", token->path);
+		pfs_log_info("%s %s changed: using the new %s", token->format->what,
+			     token->path, token->format->noun);
 }
 
 static bool stopping(struct pfs_token *token)
@@ -340,7 +371,8 @@ static void look(struct pfs_token *token)
 			clear_problem(token, true);
 		return;
 	}
-	if (load_token_file(token->path, &st, &value, why, sizeof(why)) == 0)
+	if (load_token_file(token->format, token->path, &st, &value, why,
+			    sizeof(why)) == 0)
 		install(token, value, &st);
 	else if (!stopping(token))
 		/* mid-rotation a file may be empty for a moment: the next
@@ -422,9 +454,9 @@ static int start_locked(struct pfs_token *token)
 	token->watching = res == 0;
 	if (res != 0) {
 		if (!token->start_failed)
-			pfs_log_err("cannot start the token file watcher: %s; "
-				    "the token file is not read again until one "
-				    "starts", strerror(res));
+			pfs_log_err("cannot start the %s watcher: %s; the "
+				    "file is not read again until one starts",
+				    token->format->what, strerror(res));
 		token->start_failed = true;
 		return -res;
 	}

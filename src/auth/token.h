@@ -1,10 +1,15 @@
-/* token.h - the IAM token sent as X-Auth-Token.
+/* token.h - a secret kept in a file that is followed: the IAM token sent
+ * as X-Auth-Token, or the AK/SK of an INI file (credentials.h).
  *
  * The token comes from a file or from a string (the PIPELINEFS_TOKEN
- * environment variable). Users rotate the file (tokens live 24 hours), so
- * a token from a file is followed: a watcher thread looks at the file
- * every PFS_TOKEN_POLL_MS and whenever a request asks, and takes a new
- * token from it when it changed.
+ * environment variable). Users rotate the file (tokens live 24 hours,
+ * temporary keys as little as 15 minutes), so a token from a file is
+ * followed: a watcher thread looks at the file every PFS_TOKEN_POLL_MS
+ * and whenever a request asks, and takes a new token from it when it
+ * changed. What a file holds is read by its format (struct
+ * pfs_token_format): the plain token by default; any other secret packed
+ * in one string (credentials.h packs ak, sk and security_token), which
+ * is what "token" means below.
  *
  * Nothing but the watcher touches the file once it runs: a token file on
  * a hung network filesystem, or replaced by a FIFO, blocks at most the
@@ -54,6 +59,24 @@
 
 struct pfs_token;
 
+/* How a followed file reads. The messages name the file "@what PATH"
+ * ("token file", "credentials file") and what it holds @noun ("token",
+ * "keys": "still using the last good keys"). @parse turns @len bytes of
+ * the file at @path (not NUL-ended) into the value, a g_malloc'd string
+ * that is the secret (registered with the log whole, compared with
+ * strcmp to see whether it changed), or NULL with a one-line message in
+ * @err naming @path and never quoting the file. */
+struct pfs_token_format {
+	const char *what;
+	const char *noun;
+	char *(*parse)(const char *text, size_t len, const char *path,
+		       char *err, size_t errsize);
+};
+
+/* The plain token: the file's text, white space around it removed;
+ * refused when empty or holding spaces or control characters inside. */
+extern const struct pfs_token_format pfs_token_format_token;
+
 /* Reads the token in @path (which should be absolute: the daemon changes
  * directory) once, before any thread runs. Fails with -errno and a
  * one-line message in @err if the file cannot be read, is not a regular
@@ -62,6 +85,10 @@ struct pfs_token;
  * or others. The file is not looked at again until the watcher runs. */
 int pfs_token_new_from_file(const char *path, struct pfs_token **out,
 			    char *err, size_t errsize);
+/* The same for a file read as @format says (which must outlive it). */
+int pfs_token_new_from_file_as(const char *path,
+			       const struct pfs_token_format *format,
+			       struct pfs_token **out, char *err, size_t errsize);
 int pfs_token_new_from_string(const char *token, struct pfs_token **out,
 			      char *err, size_t errsize);
 
