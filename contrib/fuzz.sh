@@ -5,10 +5,12 @@
 #   batch    the batch answer -> the latest build id of each pipeline
 #   names    file names from API text, unique names, the id check
 #   options  the command line (argv from the input split on NUL bytes)
+#   lists    the list and build-result answers, errors in bodies, history
+#            date windows and the list call's request
 # Installs what it needs, builds the targets in build-fuzz (CC=clang,
 # meson -Dfuzz=true), runs each target for SECONDS_PER_TARGET seconds (25 by
-# default: about two minutes in all, as .ci/run runs it) from its seeds in
-# tests/fuzz/corpus/TARGET/ plus what earlier runs here found
+# default: about two and a half minutes in all, as .ci/run runs it) from its
+# seeds in tests/fuzz/corpus/TARGET/ plus what earlier runs here found
 # (build-fuzz/fuzz-corpus/TARGET/), then replays every seed file once
 # (meson test --suite fuzz). Exits non-zero if anything crashed, leaked or
 # tripped a sanitizer or a check.
@@ -29,7 +31,7 @@ source "$top/contrib/ensure-deps.sh"
 seconds=${1:-25}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(model batch names options)
+[ ${#targets[@]} -gt 0 ] || targets=(model batch names options lists)
 builddir=build-fuzz
 
 ensure_deps
