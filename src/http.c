@@ -17,6 +17,7 @@ struct pfs_http {
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 	long timeout_ms;
 	long max_connections;
+	char *cacert;		/* CA bundle path, or NULL: libcurl's default */
 	bool (*stop)(void *);	/* set before any request */
 	void *stop_arg;
 };
@@ -95,7 +96,14 @@ void pfs_http_free(struct pfs_http *http)
 		curl_share_cleanup(http->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&http->locks[i]);
+	g_free(http->cacert);
 	g_free(http);
+}
+
+void pfs_http_set_cacert(struct pfs_http *http, const char *path)
+{
+	g_free(http->cacert);
+	http->cacert = g_strdup(path);
 }
 
 void pfs_http_set_stop(struct pfs_http *http, bool (*stop)(void *), void *arg)
@@ -298,6 +306,8 @@ static void set_request_options(struct pfs_http *http, CURL *curl,
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)PFS_HTTP_MAX_BODY);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (http->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, http->cacert);
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pipelinefs/" PFS_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -311,15 +321,135 @@ static void set_request_options(struct pfs_http *http, CURL *curl,
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, http);
 }
 
-static int transfer_error(CURLcode code, const struct transfer *t,
+/* OpenSSL's X509_V_ERR_* codes, as CURLINFO_SSL_VERIFYRESULT gives them
+ * (libcurl is built with OpenSSL here; its headers are not ours to need). */
+enum {
+	X509_UNABLE_TO_GET_ISSUER_CERT = 2,
+	X509_CERT_NOT_YET_VALID = 9,
+	X509_CERT_HAS_EXPIRED = 10,
+	X509_DEPTH_ZERO_SELF_SIGNED_CERT = 18,
+	X509_SELF_SIGNED_CERT_IN_CHAIN = 19,
+	X509_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20,
+	X509_UNABLE_TO_VERIFY_LEAF_SIGNATURE = 21,
+	X509_HOSTNAME_MISMATCH = 62,
+	X509_IP_ADDRESS_MISMATCH = 64,
+};
+
+static void url_host(const char *url, char *host, size_t size)
+{
+	CURLU *parsed = curl_url();
+	char *part = NULL;
+
+	snprintf(host, size, "the server");
+	if (parsed && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(parsed, CURLUPART_HOST, &part, 0) == CURLUE_OK)
+		snprintf(host, size, "%s", part);
+	curl_free(part);
+	curl_url_cleanup(parsed);
+}
+
+static const char *ca_bundle(struct pfs_http *http, CURL *curl)
+{
+	char *path = NULL;
+
+	if (http->cacert)
+		return http->cacert;
+	/* libcurl's built-in default */
+	if (curl_easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK || !path)
+		return "the system's CA bundle";
+	return path;
+}
+
+/* Says which check of the server's certificate failed. libcurl checks
+ * the name itself once OpenSSL's chain checks passed, and then reports no
+ * verify result of OpenSSL's (1, "unspecified"): only its message says
+ * so, in every version ("... target host name '%s'"). */
+static void certificate_error(struct pfs_http *http, CURL *curl,
+			      const char *url, const char *detail, char *err,
+			      size_t errsize)
+{
+	long verify = -1;
+	char host[256];
+
+	curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify);
+	url_host(url, host, sizeof(host));
+	switch (verify) {
+	case X509_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		snprintf(err, errsize, "TLS: unknown certificate authority: the "
+			 "certificate of %s is not signed by a CA in %s (behind a "
+			 "TLS-inspecting proxy, set -o cacert=PATH to its CA bundle)",
+			 host, ca_bundle(http, curl));
+		return;
+	case X509_CERT_HAS_EXPIRED:
+		snprintf(err, errsize, "TLS: certificate expired (%s)", host);
+		return;
+	case X509_CERT_NOT_YET_VALID:
+		snprintf(err, errsize, "TLS: certificate not yet valid (%s; is "
+			 "this machine's clock right?)", host);
+		return;
+	case X509_HOSTNAME_MISMATCH:
+	case X509_IP_ADDRESS_MISMATCH:
+		snprintf(err, errsize, "TLS: certificate name mismatch (%s)", host);
+		return;
+	}
+	if (strstr(detail, "target host name"))
+		snprintf(err, errsize, "TLS: certificate name mismatch (%s): %s",
+			 host, detail);
+	else
+		snprintf(err, errsize, "TLS: certificate of %s refused: %s",
+			 host, detail);
+}
+
+static void tls_error(struct pfs_http *http, CURL *curl, const char *url,
+		      CURLcode code, const char *detail, char *err,
+		      size_t errsize)
+{
+	if (code == CURLE_PEER_FAILED_VERIFICATION)
+		certificate_error(http, curl, url, detail, err, errsize);
+	else if (code == CURLE_SSL_CACERT_BADFILE)
+		snprintf(err, errsize, "TLS: cannot use the CA bundle %s: %s",
+			 ca_bundle(http, curl), detail);
+	else
+		snprintf(err, errsize, "TLS: %s", detail);
+}
+
+static bool is_tls_error(CURLcode code)
+{
+	switch (code) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int transfer_error(struct pfs_http *http, CURL *curl, const char *url,
+			  CURLcode code, const struct transfer *t,
 			  const char *curl_err, char *err, size_t errsize)
 {
+	const char *detail = curl_err[0] ? curl_err : curl_easy_strerror(code);
+
 	if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(err, errsize, "response body over %u bytes",
 			 PFS_HTTP_MAX_BODY);
 		return -EMSGSIZE;
 	}
-	snprintf(err, errsize, "%s", curl_err[0] ? curl_err : curl_easy_strerror(code));
+	if (is_tls_error(code))
+		tls_error(http, curl, url, code, detail, err, errsize);
+	else
+		snprintf(err, errsize, "%s", detail);
 	if (code == CURLE_OPERATION_TIMEDOUT)
 		return -ETIMEDOUT;
 	if (code == CURLE_ABORTED_BY_CALLBACK)
@@ -391,7 +521,8 @@ int pfs_http_request(struct pfs_http *http, const struct pfs_http_request *req,
 		err[0] = '\0';
 		res = 0;
 	} else {
-		res = transfer_error(code, &t, curl_err, err, errsize);
+		res = transfer_error(http, curl, req->url, code, &t, curl_err, err,
+				     errsize);
 		g_string_free(t.body, TRUE);
 		forget_captured(&t);
 	}

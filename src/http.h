@@ -54,6 +54,13 @@ void pfs_http_global_cleanup(void);
 int pfs_http_new(long timeout_ms, long max_connections, struct pfs_http **out);
 void pfs_http_free(struct pfs_http *http);
 
+/* Verifies servers against the PEM bundle at @path (CURLOPT_CAINFO)
+ * instead of libcurl's built-in default; before any request. libcurl reads
+ * no environment variable for it (the curl tool does): the caller chooses
+ * (options.h: cacert=, $CURL_CA_BUNDLE, $SSL_CERT_FILE). The file is read
+ * by each new connection; a later failure to read it is a TLS error. */
+void pfs_http_set_cacert(struct pfs_http *http, const char *path);
+
 /* Transfers stop (as -ECANCELED) as soon as @stop(@arg) returns true:
  * so that unmounting never waits for a request that hangs. */
 void pfs_http_set_stop(struct pfs_http *http, bool (*stop)(void *), void *arg);
@@ -63,7 +70,9 @@ void pfs_http_set_stop(struct pfs_http *http, bool (*stop)(void *), void *arg);
  * name a Content-Type. Returns 0 when a response arrived, whatever its
  * status; then the caller owns what @resp holds (pfs_http_response_clear).
  * Otherwise @resp holds nothing and the result is -ETIMEDOUT, -ECOMM
- * (connection, TLS or protocol failure), -EMSGSIZE (body over
+ * (connection, TLS or protocol failure; a failed certificate check says
+ * which one: "TLS: unknown certificate authority ...", "TLS: certificate
+ * name mismatch (HOST)", "TLS: certificate expired (HOST)"), -EMSGSIZE (body over
  * PFS_HTTP_MAX_BODY), -ECANCELED (stopped), -EINVAL (a method other than
  * GET or POST) or -ENOMEM, with a description in @err. */
 int pfs_http_request(struct pfs_http *http, const struct pfs_http_request *req,

@@ -64,6 +64,8 @@ static int build_modules(struct daemon *d)
 		fprintf(stderr, "pipelinefs: out of memory\n");
 		return -1;
 	}
+	if (d->opts.cacert)
+		pfs_http_set_cacert(d->http, d->opts.cacert);
 	if (pfs_auth_new(&d->opts, d->http, &d->auth, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pipelinefs: %s\n", err);
 		return -1;
@@ -202,6 +204,9 @@ static int serve(struct daemon *d, struct fuse_args *args)
 		goto out_mount;
 	pfs_auth_start(d->auth);
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
+	if (d->opts.cacert)
+		pfs_log_info("TLS: servers checked against %s (from %s)",
+			     d->opts.cacert, d->opts.cacert_source);
 	/* a positive result is the signal that ended the loop: a clean stop */
 	res = run_loop(d, d->se) < 0 ? 1 : 0;
 out_mount:

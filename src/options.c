@@ -2,8 +2,10 @@
 #include "options.h"
 #include "apitime.h"
 #include "names.h"
+#include "region.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_TTL 5.0
@@ -37,6 +40,10 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("cache_size", cache_size_text),
 	PFS_OPT("prefetch", prefetch_text),
 	PFS_OPT("timezone", timezone_text),
+	/* net */
+	PFS_OPT("region", region),
+	PFS_OPT("iam_endpoint", iam_endpoint),
+	PFS_OPT("cacert", cacert),
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
@@ -54,7 +61,8 @@ static void print_usage(const char *progname)
 	       "pipelinefs options (each also as --NAME=VALUE):\n"
 	       "    -o endpoint=URL        API base URL, e.g.\n"
 	       "                           https://cloudpipeline-ext.cn-north-4.myhuaweicloud.com\n"
-	       "                           (or ENDPOINT, or $PIPELINEFS_ENDPOINT)\n"
+	       "                           (or ENDPOINT, or $PIPELINEFS_ENDPOINT, or\n"
+	       "                           the region's)\n"
 	       "    -o token_file=PATH     file holding the IAM token, re-read when it\n"
 	       "                           changes (or the token in $PIPELINEFS_TOKEN)\n"
 	       "    -o pipelines=ID[:ID]   pipelines listed at the root\n"
@@ -70,6 +78,16 @@ static void print_usage(const char *progname)
 	       "                           need before they are read (default: 1)\n"
 	       "    -o timezone=ZONE       zone of the API's times (UTC, +05:30,\n"
 	       "                           Asia/Shanghai; default: +08:00)\n"
+	       "    -o region=NAME         Huawei Cloud region, e.g. cn-north-4: the\n"
+	       "                           API host (unless an endpoint is given) and\n"
+	       "                           the IAM host\n"
+	       "    -o iam_endpoint=URL    IAM base URL (default: the region's,\n"
+	       "                           https://iam.REGION.myhuaweicloud.com)\n"
+	       "    -o cacert=PATH         CA bundle (PEM) to check servers with, e.g.\n"
+	       "                           a TLS-inspecting proxy's (or\n"
+	       "                           $CURL_CA_BUNDLE, $SSL_CERT_FILE; default:\n"
+	       "                           the system's); proxies: $https_proxy,\n"
+	       "                           $no_proxy, as for curl\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version of pipelinefs and libfuse\n\n",
 	       progname);
@@ -136,31 +154,40 @@ static int parse_number(const char *name, const char *text, double min,
 	return 0;
 }
 
-static int check_endpoint(struct pfs_options *opts)
+/* @*url (option @name) as a base URL without trailing '/'. */
+static int check_base_url(const char *name, char *url)
 {
-	const char *from_env = getenv("PIPELINEFS_ENDPOINT");
 	const char *rest;
 	size_t len;
 
+	if (g_str_has_prefix(url, "https://"))
+		rest = url + 8;
+	else if (g_str_has_prefix(url, "http://"))
+		rest = url + 7;
+	else
+		return fail("%s %s: expected an http:// or https:// URL", name, url);
+	if (!*rest || *rest == '/' || strpbrk(url, "?# \t\r\n"))
+		return fail("%s %s: expected a base URL like "
+			    "https://host[:port][/path]", name, url);
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	return 0;
+}
+
+static int check_endpoint(struct pfs_options *opts)
+{
+	const char *from_env = getenv("PIPELINEFS_ENDPOINT");
+
 	if (!opts->endpoint && from_env && *from_env)
 		opts->endpoint = g_strdup(from_env);
+	/* an endpoint given wins: region= then names the IAM host only */
+	if (!opts->endpoint && opts->region)
+		opts->endpoint = pfs_region_endpoint(opts->region);
 	if (!opts->endpoint)
-		return fail("no endpoint: give ENDPOINT, -o endpoint=URL or "
-			    "PIPELINEFS_ENDPOINT (see --help)");
-	if (g_str_has_prefix(opts->endpoint, "https://"))
-		rest = opts->endpoint + 8;
-	else if (g_str_has_prefix(opts->endpoint, "http://"))
-		rest = opts->endpoint + 7;
-	else
-		return fail("endpoint %s: expected an http:// or https:// URL",
-			    opts->endpoint);
-	if (!*rest || *rest == '/' || strpbrk(opts->endpoint, "?# \t\r\n"))
-		return fail("endpoint %s: expected a base URL like "
-			    "https://host[:port][/path]", opts->endpoint);
-	len = strlen(opts->endpoint);
-	while (len > 0 && opts->endpoint[len - 1] == '/')
-		opts->endpoint[--len] = '\0';
-	return 0;
+		return fail("no endpoint: give ENDPOINT, -o endpoint=URL, "
+			    "PIPELINEFS_ENDPOINT or -o region=NAME (see --help)");
+	return check_base_url("endpoint", opts->endpoint);
 }
 
 /* An absolute path, with ~/ expanded, without following links: a token
@@ -179,6 +206,63 @@ static char *absolute_path(const char *path)
 	abs = g_build_filename(cwd, path, NULL);
 	g_free(cwd);
 	return abs;
+}
+
+/* net: region= must be in the table; it names the IAM host unless
+ * iam_endpoint= does. */
+static int check_region(struct pfs_options *opts)
+{
+	char *known;
+
+	if (opts->region && !pfs_region_known_name(opts->region)) {
+		known = pfs_region_known();
+		fail("region %s: unknown; known regions: %s (or give "
+		     "-o endpoint=URL,iam_endpoint=URL)", opts->region, known);
+		g_free(known);
+		return -1;
+	}
+	if (!opts->iam_endpoint && opts->region)
+		opts->iam_endpoint = pfs_region_iam_endpoint(opts->region);
+	return opts->iam_endpoint ? check_base_url("iam_endpoint", opts->iam_endpoint)
+				  : 0;
+}
+
+/* A CA bundle must be a file we can read: found out now, not as a TLS
+ * error of every request. The path is made absolute: the daemon leaves
+ * its working directory. */
+static int check_cacert(struct pfs_options *opts)
+{
+	/* as the curl tool reads them (libcurl reads none) */
+	static const char *const variables[] = { "CURL_CA_BUNDLE", "SSL_CERT_FILE" };
+	struct stat st;
+	bool regular;
+	char *abs;
+	size_t i;
+	int fd;
+
+	opts->cacert_source = "cacert";
+	for (i = 0; !opts->cacert && i < G_N_ELEMENTS(variables); i++) {
+		const char *value = getenv(variables[i]);
+
+		if (value && *value) {
+			opts->cacert = g_strdup(value);
+			opts->cacert_source = variables[i];
+		}
+	}
+	if (!opts->cacert)
+		return 0;
+	abs = absolute_path(opts->cacert);
+	g_free(opts->cacert);
+	opts->cacert = abs;
+	fd = open(abs, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("%s=%s: %s", opts->cacert_source, abs, strerror(errno));
+	regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	if (!regular)
+		return fail("%s=%s: not a regular file (expected a PEM bundle of "
+			    "CA certificates)", opts->cacert_source, abs);
+	return 0;
 }
 
 static int check_token_source(struct pfs_options *opts)
@@ -344,7 +428,8 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 		return fail("token= is refused: a token on the command line is "
 			    "visible to every user; use -o token_file=PATH or "
 			    "PIPELINEFS_TOKEN");
-	if (take_positional(opts, args) < 0 || check_endpoint(opts) < 0 ||
+	if (take_positional(opts, args) < 0 || check_region(opts) < 0 ||
+	    check_endpoint(opts) < 0 || check_cacert(opts) < 0 ||
 	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
 	    check_numbers(opts) < 0 || check_timezone(opts) < 0 ||
 	    add_defaults(args, opts->endpoint) != 0)
@@ -372,6 +457,9 @@ void pfs_options_free(struct pfs_options *opts)
 	free(opts->cache_size_text);
 	free(opts->prefetch_text);
 	free(opts->timezone_text);
+	g_free(opts->region);
+	g_free(opts->iam_endpoint);
+	g_free(opts->cacert);
 	if (opts->timezone)
 		g_time_zone_unref(opts->timezone);
 	for (i = 0; i < 3 && i < opts->n_positional; i++)

@@ -20,6 +20,15 @@ struct pfs_options {
 	double cache_mib;
 	int prefetch;
 	GTimeZone *timezone;	/* of the API's times (apitime.h) */
+	/* net: regions and company networks */
+	char *region;		/* region=, as given (a known one), or NULL */
+	char *iam_endpoint;	/* IAM base URL, no trailing '/': iam_endpoint=,
+				 * else the region's, else NULL */
+	char *cacert;		/* absolute path of a readable CA bundle:
+				 * cacert=, else $CURL_CA_BUNDLE, else
+				 * $SSL_CERT_FILE; NULL: libcurl's default */
+	const char *cacert_source;	/* "cacert", "CURL_CA_BUNDLE" or
+					 * "SSL_CERT_FILE": for messages */
 	/* as given, before checking: */
 	char *pipelines_text;
 	char *ttl_text;

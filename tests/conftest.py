@@ -31,6 +31,7 @@ import select
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -61,7 +62,7 @@ CONTROL_TIMEOUT = 10.0          # one /_sim/ control call
 UNMOUNT_PATIENCE = 2.0          # fusermount3 -u retried while busy
 THREAD_JOIN_TIMEOUT = 30.0      # run_in_threads: each worker
 POLL_INTERVAL = 0.05
-LISTENING_LINE = re.compile(r"pipelinefs-sim: listening on (http://127\.0\.0\.1:(\d+))")
+LISTENING_LINE = re.compile(r"pipelinefs-sim: listening on (https?://127\.0\.0\.1:(\d+))")
 
 # Sentinel for "do not filter on this" (None is a meaningful build_id filter).
 ANY = object()
@@ -357,12 +358,15 @@ class Simulator:
         self._advanced = 0.0           # seconds added with advance()
         self._carried = {}             # key -> (method, path, payload) to repeat on restart
         self._earlier_requests = []    # request log of earlier runs (restart())
+        self._ssl_context = None       # for control() when serving TLS
 
-    def start(self, scenario, token=TEST_TOKEN, token_file=None, latency=None):
+    def start(self, scenario, token=TEST_TOKEN, token_file=None, latency=None, tls=None):
         """Launch on a free port and wait for its "listening" line.
 
         scenario is a dict (written to a file first) or a path.  A token_file
         takes precedence over token, because the simulator prefers --token.
+        tls=(cert, key) serves HTTPS (url is then https://...); control calls
+        do not check that certificate (the tests of TLS are the daemon's).
         """
         command = [sys.executable, SIM, "--quiet", "--manual-clock",
                    "--scenario", str(self._scenario_path(scenario))]
@@ -372,6 +376,9 @@ class Simulator:
             command += ["--token", token]
         if latency is not None:
             command += ["--latency", str(latency)]
+        if tls is not None:
+            command += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+            self._ssl_context = ssl._create_unverified_context()
         self._command = command
         self._launch(0)
         return self
@@ -473,7 +480,8 @@ class Simulator:
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=scaled(CONTROL_TIMEOUT)) as response:
+            with urllib.request.urlopen(request, timeout=scaled(CONTROL_TIMEOUT),
+                                        context=self._ssl_context) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise AssertionError(f"{method} {path} -> {error.code}: "
