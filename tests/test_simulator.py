@@ -4,7 +4,11 @@ The daemon's tests trust the simulator to behave like the real service and to
 misbehave exactly as told, so both are pinned down here.
 """
 
+import calendar
 import datetime
+import email.utils
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -17,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -940,3 +945,297 @@ def test_wrong_types_fault_on_the_list_call_stays_json(sim):
     sim.fault(kind="wrong_types", call="list")
     status, body = list_pipelines(sim, limit=10)
     assert status == 200 and body["total"] == "many" and body["result"][1:] == ["x", 7, None]
+
+
+# --------------------------------------------------------------------------
+# Issue 8: AK/SK signatures (SDK-HMAC-SHA256), checked against the published vectors
+
+sys.path.insert(0, str(pathlib.Path(SIM).resolve().parent))
+from pipelinefs_sim import auth as sim_auth  # noqa: E402  (the simulator's own module)
+
+AK, SK = "QTWAOYTTINDUT2QVKYUC", "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
+TEMP_AK, TEMP_SK, SECURITY_TOKEN = "TEMPAK0000000001", "tempsecret", "gQpjbi1ub3J0aC00...token"
+UNAUTHORIZED = "Incorrect IAM authentication information: "
+SDK_DATE = "%Y%m%dT%H%M%SZ"
+
+# (ak, sk, method, url, date, body, signed headers, canonical request or None, signature)
+PUBLISHED_VECTORS = [
+    ("AccessKey", "SecretKey", "GET", "https://service.endpoint.myhuaweicloud.com/resources?size=1",
+     "20200608T023900Z", b"", ["host", "x-sdk-date"],
+     "GET\n/resources/\nsize=1\nhost:service.endpoint.myhuaweicloud.com\n"
+     "x-sdk-date:20200608T023900Z\n\nhost;x-sdk-date\n"
+     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+     "cfb4171acec81de07d50e53d57eb77edd537414d66ddb1d7d780f128e12cd842"),
+    ("AccessKey", "SecretKey", "POST", "https://service.endpoint.myhuaweicloud.com/resources?size=1",
+     "20200608T023900Z", b'{"name":"test","id":1}', ["host", "x-sdk-date"], None,
+     "436b1ac0a1ae03705934bb70ef2f2e09f7bfed2117d731a38235053199323a1f"),
+    ("AccessKey", "SecretKey", "GET", "https://example.huaweicloud.com/path?limit=1",
+     "20060102T150405Z", b"", ["x-sdk-date"], None,
+     "5a2ce64c865e0e6046321c6f3d5a77ba8413eeaf355c3166c03d58d02ac79624"),
+]
+
+
+def _percent(text):
+    return urllib.parse.quote(text, safe="-_.~")
+
+
+def canonical_request(method, path, query, headers, signed, body):
+    """The tests' own writing of the API notes' algorithm (section 4), step by step."""
+    uri = "/".join(_percent(urllib.parse.unquote(segment)) for segment in path.split("/"))
+    uri += "" if uri.endswith("/") else "/"
+    pairs = sorted(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    names = sorted(signed)
+    return "\n".join([method, uri, "&".join(f"{_percent(k)}={_percent(v)}" for k, v in pairs),
+                      "".join(f"{name}:{headers[name].strip()}\n" for name in names),
+                      ";".join(names), hashlib.sha256(body).hexdigest()])
+
+
+def sdk_signature(sk, date, canonical):
+    to_sign = f"SDK-HMAC-SHA256\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    return hmac.new(sk.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("vector", PUBLISHED_VECTORS, ids=["get", "post", "date-only"])
+def test_the_published_vectors_verify_with_both_signers(vector):
+    ak, sk, method, url, date, body, signed, expected_canonical, expected = vector
+    parts = urllib.parse.urlsplit(url)
+    headers = {"host": parts.netloc, "x-sdk-date": date}
+    canonical = canonical_request(method, parts.path, parts.query, headers, signed, body)
+    if expected_canonical is not None:
+        assert canonical == expected_canonical
+    assert sdk_signature(sk, date, canonical) == expected
+    assert sim_auth.canonical_request(method, parts.path, parts.query, headers, signed,
+                                      body) == canonical
+    assert sim_auth.sign(ak, sk, method, parts.path, parts.query, headers, body, signed) == (
+        f"SDK-HMAC-SHA256 Access={ak}, SignedHeaders={';'.join(signed)}, Signature={expected}")
+
+
+def signed_request(sim, method, target, ak=AK, sk=SK, body=b"", date=None, security_token=None,
+                   signed=("host", "x-sdk-date"), host=None, tamper=None):
+    """Send a request signed like the SDK does; (status, headers, JSON body).
+
+    date: an X-Sdk-Date text (default now); security_token is sent, and signed
+    when "x-security-token" is in signed; tamper(headers) changes the request
+    after signing.
+    """
+    parts = urllib.parse.urlsplit(target)
+    headers = {"host": host or f"127.0.0.1:{sim.port}",
+               "x-sdk-date": date or time.strftime(SDK_DATE, time.gmtime())}
+    if security_token is not None:
+        headers["x-security-token"] = security_token
+    if body:
+        headers["content-type"] = "application/json"
+    canonical = canonical_request(method, parts.path, parts.query, headers, signed, body)
+    headers["authorization"] = (f"SDK-HMAC-SHA256 Access={ak}, SignedHeaders="
+                                f"{';'.join(sorted(signed))}, "
+                                f"Signature={sdk_signature(sk, headers['x-sdk-date'], canonical)}")
+    if tamper is not None:
+        tamper(headers)
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=scaled(5))
+    try:
+        connection.request(method, target, body=body or None, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def aksk_sim(sim):
+    sim.auth(credentials=[{"ak": AK, "sk": SK},
+                          {"ak": TEMP_AK, "sk": TEMP_SK, "security_token": SECURITY_TOKEN}])
+    return sim
+
+
+def refusal(answer):
+    status, _, body = answer
+    assert status == 401 and body["error_code"] == "APIG.0301", answer
+    assert body["error_msg"].startswith(UNAUTHORIZED)
+    return body["error_msg"][len(UNAUTHORIZED):]
+
+
+def test_a_signed_get_and_a_signed_list_call_pass(aksk_sim):
+    status, _, body = signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS, "6"))
+    assert status == 200 and body["build_id"] == "6"
+    payload = json.dumps({"offset": 0, "limit": 10}).encode()
+    status, _, body = signed_request(aksk_sim, "POST", LIST_PATH, body=payload)
+    assert status == 200 and body["total"] == 4
+    status, _, body = signed_request(
+        aksk_sim, "GET", history_path(DEFAULT_PROJECT_ID, "2026-11-27", "2026-11-28"))
+    assert status == 200 and body["total"] == 4
+    entries = aksk_sim.requests()
+    assert [(entry["auth"], entry["access_key"], entry["security_token_sent"],
+             entry["auth_error"], entry["status"]) for entry in entries] == [
+        ("aksk", AK, False, None, 200)] * 3
+
+
+def test_a_tampered_request_fails_verification(aksk_sim):
+    payload = b'{"offset":0,"limit":10}'
+    tampered_path = signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS, "6"),
+                                   tamper=lambda headers: headers.update(host="evil:1"))
+    assert refusal(tampered_path) == "verify aksk signature fail"
+    assert refusal(signed_request(aksk_sim, "POST", LIST_PATH, body=payload, sk="wrong")) == (
+        "verify aksk signature fail")
+    assert refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS),
+                                  signed=("x-sdk-date",))) == "verify aksk signature fail"
+    entry = aksk_sim.requests()[-1]
+    assert (entry["auth"], entry["access_key"], entry["auth_error"]) == (
+        "aksk", AK, UNAUTHORIZED + "verify aksk signature fail")
+    assert aksk_sim.auth_state()["failures"] == {AK: 3}
+
+
+def test_an_unknown_access_key_is_refused(aksk_sim):
+    assert refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS),
+                                  ak="NOSUCHKEY")) == "unknown access key"
+
+
+def test_a_date_more_than_15_minutes_off_is_refused_and_the_clock_offset_moves_it(aksk_sim):
+    too_early = time.strftime(SDK_DATE, time.gmtime(time.time() - 960))
+    assert refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS),
+                                  date=too_early)).startswith("the request time is out of range")
+    within = time.strftime(SDK_DATE, time.gmtime(time.time() + 840))
+    assert signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS), date=within)[0] == 200
+    # The simulator's clock set to a published vector's date: that date is now "now".
+    vector_time = calendar.timegm(time.strptime("20200608T023900Z", SDK_DATE))
+    aksk_sim.auth(clock_offset=vector_time - time.time())
+    status, headers, _ = signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS),
+                                        date="20200608T023900Z")
+    assert status == 200
+    served = email.utils.parsedate_to_datetime(headers["Date"]).timestamp()
+    assert abs(served - vector_time) < scaled(60), "the Date header follows the clock"
+    assert refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))).startswith(
+        "the request time is out of range")
+    assert aksk_sim.auth_state()["failures"] == {}, "skew does not count towards the lock"
+
+
+def test_five_bad_signatures_lock_the_key_until_the_lock_expires(aksk_sim):
+    aksk_sim.auth(lock_seconds=1)
+    for _ in range(5):
+        refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS), sk="wrong"))
+    locked_at = time.monotonic()
+    good = lambda: signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))  # noqa: E731
+    answer = good()
+    if time.monotonic() - locked_at < 1:
+        assert refusal(answer) == "the access key is locked"
+        assert aksk_sim.auth_state()["locked"] == [AK]
+    wait_until(lambda: good()[0] == 200, timeout=5, message="the lock to expire")
+    assert time.monotonic() - locked_at >= 1
+    assert aksk_sim.auth_state()["failures"] == {}
+
+
+def test_a_good_signature_resets_the_count_and_reset_locks_lifts_a_lock(aksk_sim):
+    bad = lambda: signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS),  # noqa: E731
+                                 sk="wrong")
+    for _ in range(4):
+        bad()
+    assert signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))[0] == 200
+    for _ in range(4):
+        bad()
+    assert signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))[0] == 200
+    for _ in range(5):
+        bad()
+    assert refusal(signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))) == (
+        "the access key is locked")
+    assert aksk_sim.auth(reset_locks=True)["locked"] == []
+    assert signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS))[0] == 200
+
+
+def test_temporary_credentials_must_send_and_sign_their_security_token(aksk_sim):
+    def call(**kwargs):
+        return signed_request(aksk_sim, "GET", status_path(PIPELINE_SUCCESS), ak=TEMP_AK,
+                              sk=TEMP_SK, **kwargs)
+    signed = ("host", "x-sdk-date", "x-security-token")
+    why = "the security token is missing, wrong or not signed"
+    assert refusal(call()) == why
+    assert refusal(call(security_token=SECURITY_TOKEN)) == why            # sent, not signed
+    assert refusal(call(security_token="other", signed=signed)) == why
+    assert call(security_token=SECURITY_TOKEN, signed=signed)[0] == 200
+    assert [entry["security_token_sent"] for entry in aksk_sim.requests()] == [
+        False, True, True, True]
+
+
+def test_the_scenarios_credentials_are_accepted_and_restart_keeps_auth_settings(sim_factory):
+    scenario = default_test_scenario()
+    scenario["credentials"] = [{"ak": AK, "sk": SK}]
+    sim = sim_factory(scenario)
+    assert signed_request(sim, "GET", status_path(PIPELINE_SUCCESS))[0] == 200
+    sim.auth(max_skew=5, lock_seconds=7)
+    sim.auth(credentials=[{"ak": "OTHER", "sk": "x"}])
+    sim.restart()
+    state = sim.auth_state()
+    assert (state["max_skew"], state["lock_seconds"]) == (5, 7)
+    assert refusal(signed_request(sim, "GET", status_path(PIPELINE_SUCCESS))) == (
+        "unknown access key")
+    assert signed_request(sim, "GET", status_path(PIPELINE_SUCCESS), ak="OTHER", sk="x")[0] == 200
+    assert get(sim, status_path(PIPELINE_SUCCESS))[0] == 200, "the token is still accepted"
+
+
+@pytest.mark.parametrize("settings", [{"lock_seconds": -1}, {"max_skew": "1"},
+                                      {"credentials": [{"ak": "x"}]}, {"what": 1},
+                                      {"iam_users": {}}])
+def test_bad_auth_settings_are_refused(sim, settings):
+    with pytest.raises(AssertionError, match="400"):
+        sim.auth(**settings)
+
+
+# --------------------------------------------------------------------------
+# Issue 8: the IAM token call
+
+IAM_USER = {"domain": "acme", "name": "ci-robot", "password": "s3cret pass"}
+IAM_EXPIRES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+def iam_body(name=IAM_USER["name"], password=IAM_USER["password"], domain=IAM_USER["domain"]):
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": name, "password": password, "domain": {"name": domain}}}},
+        "scope": {"project": {"name": "cn-north-4"}}}}
+
+
+def test_iam_issues_a_token_that_the_api_accepts_until_it_expires(sim):
+    sim.auth(iam_users=[IAM_USER], iam_token_seconds=1)
+    status, headers, body = post(sim, "/v3/auth/tokens", iam_body(), token=None)
+    issued = time.monotonic()
+    assert status == 201
+    token = headers["X-Subject-Token"]
+    answer = json.loads(body)["token"]
+    assert IAM_EXPIRES.fullmatch(answer["expires_at"]) and IAM_EXPIRES.fullmatch(
+        answer["issued_at"])
+    assert answer["user"]["name"] == "ci-robot" and answer["user"]["domain"]["name"] == "acme"
+    lifetime = (datetime.datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00"))
+                - datetime.datetime.fromisoformat(answer["issued_at"].replace("Z", "+00:00")))
+    assert lifetime == datetime.timedelta(seconds=1)
+    first = get(sim, status_path(PIPELINE_SUCCESS), token=token)
+    if time.monotonic() - issued < 1:
+        assert first[0] == 200
+    wait_until(lambda: get(sim, status_path(PIPELINE_SUCCESS), token=token)[0] == 401,
+               timeout=5, message="the IAM token to expire")
+    assert time.monotonic() - issued >= 1
+    _, last = get_json(sim, status_path(PIPELINE_SUCCESS), token=token)
+    assert last["error_msg"] == UNAUTHORIZED + "the token has expired"
+    iam_entry, *api_entries = sim.requests()
+    assert (iam_entry["call"], iam_entry["path"], iam_entry["status"], iam_entry["body"],
+            iam_entry["auth"]) == ("iam", "/v3/auth/tokens", 201, None, None)
+    assert {entry["auth"] for entry in api_entries} == {"iam-token"}
+    assert token not in json.dumps(sim.requests())
+
+
+@pytest.mark.parametrize("wrong", [{"password": "nope"}, {"domain": "other"}, {"name": "x"}])
+def test_iam_refuses_a_wrong_password_user_or_domain(sim, wrong):
+    sim.auth(iam_users=[IAM_USER])
+    status, headers, body = post(sim, "/v3/auth/tokens", iam_body(**wrong), token=None)
+    assert status == 401 and "X-Subject-Token" not in headers
+    assert json.loads(body) == {"error": {"code": 401, "message":
+                                          "The username or password is wrong.",
+                                          "title": "Unauthorized"}}
+
+
+def test_iam_users_may_come_from_the_scenario_and_a_fault_can_hit_the_iam_call(sim_factory):
+    scenario = default_test_scenario()
+    scenario["iam_users"] = [IAM_USER]
+    sim = sim_factory(scenario)
+    sim.fault(kind="status", status=503, count=1)          # "*": not the IAM call
+    assert post(sim, "/v3/auth/tokens", iam_body(), token=None)[0] == 201
+    sim.clear_faults()
+    sim.fault(kind="status", status=503, call="iam", count=1)
+    assert post(sim, "/v3/auth/tokens", iam_body(), token=None)[0] == 503
+    assert post(sim, "/v3/auth/tokens", b"{not json", token=None)[0] == 400
