@@ -270,8 +270,8 @@ static struct curl_slist *make_header_list(const struct pfs_http_request *req,
 	if (post && !has_header(req->headers, "Content-Type") &&
 	    !append_header(&list, "Content-Type: application/json"))
 		return NULL;
-	/* libcurl would wait for a 100 Continue before a body over 1 KiB:
-	 * a round trip for nothing */
+	/* libcurl would wait for a 100 Continue before a body over 1 MiB
+	 * (1 KiB in older versions): a round trip for nothing */
 	if (post && !append_header(&list, "Expect:"))
 		return NULL;
 	if (!append_header(&list, "Accept: application/json"))
