@@ -1239,3 +1239,20 @@ def test_iam_users_may_come_from_the_scenario_and_a_fault_can_hit_the_iam_call(s
     sim.fault(kind="status", status=503, call="iam", count=1)
     assert post(sim, "/v3/auth/tokens", iam_body(), token=None)[0] == 503
     assert post(sim, "/v3/auth/tokens", b"{not json", token=None)[0] == 400
+
+
+def test_demo_scenario_names_its_projects_and_pipelines_and_shows_a_week_of_history(demo_sim):
+    scenario = json.loads(DEMO_SCENARIO.read_text(encoding="utf-8"))
+    _, page = list_pipelines(demo_sim, limit=10)
+    assert {item["pipeline_name"] for item in page["result"]} == {
+        "web-frontend", "order-service-ci", "payment-service-release", "seed-example"}
+    assert {item["project_name"] for item in page["result"]} == set(
+        scenario["projects"].values())
+    days = set()
+    for project_id in scenario["projects"]:
+        _, answer = get_json(demo_sim, history_path(project_id, service_day(6), service_day(0)))
+        days |= {item["start_time"][:10] for item in answer["build_results"]}
+    assert service_day(0) in days and len(days) >= 6, "builds on most days of the last week"
+    credential, = scenario["credentials"]
+    assert signed_request(demo_sim, "GET", status_path(SEED_PIPELINE), ak=credential["ak"],
+                          sk=credential["sk"])[0] == 200
