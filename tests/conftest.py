@@ -543,12 +543,14 @@ class Simulator:
     def auth(self, **settings):
         """POST /_sim/auth: credentials=[{"ak", "sk", "security_token"?}],
         iam_users=[{"domain", "name", "password"}], lock_seconds, iam_token_seconds,
-        clock_offset, max_skew (seconds), reset_locks=True.  Settings add up over
-        calls and restart() repeats them (reset_locks aside).  Returns GET /_sim/auth:
+        clock_offset, max_skew (seconds), reset_locks=True, revoke_iam_tokens=True.
+        Settings add up over calls and restart() repeats them (not the two
+        one-off actions; a restart forgets locks and tokens anyway).  Returns GET /_sim/auth:
         the settings, "locked" (AKs), "failures" {AK: count}, "iam_tokens_valid"."""
         result = self.control("POST", "/_sim/auth", settings)
         earlier = self._carried.pop("auth", (None, None, {}))[2]
-        kept = {key: value for key, value in settings.items() if key != "reset_locks"}
+        kept = {key: value for key, value in settings.items()
+                if key not in ("reset_locks", "revoke_iam_tokens")}
         self._carried["auth"] = ("POST", "/_sim/auth", {**earlier, **kept})
         return result
 

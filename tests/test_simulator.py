@@ -1256,3 +1256,13 @@ def test_demo_scenario_names_its_projects_and_pipelines_and_shows_a_week_of_hist
     credential, = scenario["credentials"]
     assert signed_request(demo_sim, "GET", status_path(SEED_PIPELINE), ak=credential["ak"],
                           sk=credential["sk"])[0] == 200
+
+
+def test_revoked_iam_tokens_are_refused_and_a_new_one_works(sim):
+    sim.auth(iam_users=[IAM_USER])
+    token = post(sim, "/v3/auth/tokens", iam_body(), token=None)[1]["X-Subject-Token"]
+    assert get(sim, status_path(PIPELINE_SUCCESS), token=token)[0] == 200
+    assert sim.auth(revoke_iam_tokens=True)["iam_tokens_valid"] == 0
+    assert get(sim, status_path(PIPELINE_SUCCESS), token=token)[0] == 401
+    renewed = post(sim, "/v3/auth/tokens", iam_body(), token=None)[1]["X-Subject-Token"]
+    assert renewed != token and get(sim, status_path(PIPELINE_SUCCESS), token=renewed)[0] == 200

@@ -159,7 +159,8 @@ class AuthState:
                 numbers[key] = float(value)
         credentials = _checked_list(payload, "credentials", ("ak", "sk"), ("security_token",))
         users = _checked_list(payload, "iam_users", ("domain", "name", "password"), ())
-        unknown = set(payload) - set(DEFAULTS) - {"credentials", "iam_users", "reset_locks"}
+        unknown = set(payload) - set(DEFAULTS) - {"credentials", "iam_users", "reset_locks",
+                                                  "revoke_iam_tokens"}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         with self.lock:
@@ -171,6 +172,9 @@ class AuthState:
             if payload.get("reset_locks"):
                 self.failures.clear()
                 self.locked_until.clear()
+            if payload.get("revoke_iam_tokens"):       # IAM may revoke a token early
+                self.iam_tokens = {token: (0.0, user)
+                                   for token, (_, user) in self.iam_tokens.items()}
 
     def describe(self):
         """GET /_sim/auth: settings, and which keys are locked or failing (no secrets)."""
