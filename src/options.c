@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 /* Requests that hang hold a thread each: keep enough for the rest. */
 #define DEFAULT_MAX_THREADS "-omax_threads=64"
 
-enum { KEY_HELP, KEY_VERSION, KEY_TOKEN };
+enum { KEY_HELP, KEY_VERSION, KEY_TOKEN, KEY_SECRET };
 
 #define PFS_OPT(name, field) \
 	{ name "=%s", offsetof(struct pfs_options, field), 0 }, \
@@ -47,6 +48,21 @@ static const struct fuse_opt option_table[] = {
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
+	/* auth: files and names only; keys and passwords never as options */
+	PFS_OPT("credentials_file", credentials_file),
+	PFS_OPT("iam_user", iam_user),
+	PFS_OPT("iam_domain", iam_domain),
+	PFS_OPT("iam_password_file", iam_password_file),
+	FUSE_OPT_KEY("sk=", KEY_SECRET),
+	FUSE_OPT_KEY("--sk=", KEY_SECRET),
+	FUSE_OPT_KEY("ak=", KEY_SECRET),
+	FUSE_OPT_KEY("--ak=", KEY_SECRET),
+	FUSE_OPT_KEY("security_token=", KEY_SECRET),
+	FUSE_OPT_KEY("--security_token=", KEY_SECRET),
+	FUSE_OPT_KEY("password=", KEY_SECRET),
+	FUSE_OPT_KEY("--password=", KEY_SECRET),
+	FUSE_OPT_KEY("iam_password=", KEY_SECRET),
+	FUSE_OPT_KEY("--iam_password=", KEY_SECRET),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -65,6 +81,15 @@ static void print_usage(const char *progname)
 	       "                           the region's)\n"
 	       "    -o token_file=PATH     file holding the IAM token, re-read when it\n"
 	       "                           changes (or the token in $PIPELINEFS_TOKEN)\n"
+	       "    -o credentials_file=PATH  AK/SK in the SDKs' INI file ([basic] ak,\n"
+	       "                           sk, security_token), re-read when it changes\n"
+	       "                           (or $HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN,\n"
+	       "                           or $HUAWEICLOUD_SDK_CREDENTIALS_FILE, or\n"
+	       "                           ~/.huaweicloud/credentials)\n"
+	       "    -o iam_user=NAME,iam_domain=ACCOUNT,iam_password_file=PATH\n"
+	       "                           ask IAM for a token with this user's password\n"
+	       "                           (the first line of PATH), renewed before it\n"
+	       "                           expires\n"
 	       "    -o pipelines=ID[:ID]   pipelines listed at the root\n"
 	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
 	       "                           'latest' (1-86400, default: 5)\n"
@@ -108,6 +133,9 @@ static int option_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_TOKEN:
 		opts->token_on_command_line = 1;
+		return 0;
+	case KEY_SECRET:
+		opts->secret_on_command_line = 1;
 		return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		if (opts->n_positional < 3)
@@ -265,25 +293,42 @@ static int check_cacert(struct pfs_options *opts)
 	return 0;
 }
 
+static void make_absolute(char **path)
+{
+	char *abs;
+
+	if (*path) {
+		abs = absolute_path(*path);
+		g_free(*path);
+		*path = abs;
+	}
+}
+
+/* The paths made absolute (the daemon changes directory), the token of
+ * the environment taken; which source is used, and whether any is,
+ * auth.c decides (pfs_auth_new). */
 static int check_token_source(struct pfs_options *opts)
 {
 	const char *from_env = getenv("PIPELINEFS_TOKEN");
-	char *abs;
+	bool iam = opts->iam_user || opts->iam_domain || opts->iam_password_file;
 
-	if (opts->token_file) {
-		abs = absolute_path(opts->token_file);
-		g_free(opts->token_file);
-		opts->token_file = abs;
-		return 0;
-	}
-	if (from_env && *from_env) {
+	if (opts->secret_on_command_line)
+		return fail("keys and passwords are refused as options: on the "
+			    "command line they are visible to every user; use "
+			    "-o credentials_file=PATH or -o iam_password_file=PATH");
+	if (iam && (!opts->iam_user || !opts->iam_domain || !opts->iam_password_file))
+		return fail("IAM needs all three of iam_user=NAME, "
+			    "iam_domain=ACCOUNT and iam_password_file=PATH");
+	make_absolute(&opts->token_file);
+	make_absolute(&opts->credentials_file);
+	make_absolute(&opts->iam_password_file);
+	if (!opts->token_file && from_env && *from_env) {
 		opts->token = g_strdup(from_env);
 		/* out of /proc/PID/environ, where other tools may read it */
 		explicit_bzero((char *)from_env, strlen(from_env));
 		unsetenv("PIPELINEFS_TOKEN");
-		return 0;
 	}
-	return fail("no token: give -o token_file=PATH or set PIPELINEFS_TOKEN");
+	return 0;
 }
 
 static int check_pipelines(struct pfs_options *opts)
@@ -448,6 +493,10 @@ void pfs_options_free(struct pfs_options *opts)
 	if (opts->token)
 		explicit_bzero(opts->token, strlen(opts->token));
 	g_free(opts->token);
+	free(opts->credentials_file);
+	free(opts->iam_user);
+	free(opts->iam_domain);
+	free(opts->iam_password_file);
 	g_strfreev(opts->pipelines);
 	free(opts->pipelines_text);
 	free(opts->ttl_text);

@@ -12,6 +12,12 @@ struct pfs_options {
 	char *endpoint;		/* base URL, no trailing '/' */
 	char *token_file;	/* absolute path, or NULL */
 	char *token;		/* from PIPELINEFS_TOKEN when no token_file */
+	/* auth (src/auth/auth.h picks the source): absolute paths, or NULL */
+	char *credentials_file;	/* the SDKs' INI file: AK/SK */
+	char *iam_user;		/* with iam_domain and iam_password_file */
+	char *iam_domain;
+	char *iam_password_file;
+	int secret_on_command_line;	/* sk=, password=, ... given: refused */
 	char **pipelines;	/* NULL-ended list of ids to show at the root */
 	double ttl;
 	double timeout;

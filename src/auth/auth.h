@@ -39,14 +39,14 @@
 
 struct pfs_auth;
 
-/* Chooses the source from @opts (and the environment) as above, reads it
- * once, and logs which (pfs_log_info). Uses @http for IAM, which it does
- * not own. Fails with -errno and a one-line message in @err (no secret)
- * when no source is usable. */
+/* Chooses the source from @opts (and the environment) as above and reads
+ * it once. Uses @http for IAM, which it does not own. Fails with -errno
+ * and a one-line message in @err (no secret) when no source is usable. */
 int pfs_auth_new(const struct pfs_options *opts, struct pfs_http *http,
 		 struct pfs_auth **out, char *err, size_t errsize);
-/* After fuse_daemonize(): the file watcher, IAM's renewal. 0 or -errno
- * (logged; the credentials read at start stay in use). */
+/* After fuse_daemonize(): logs which source is used (pfs_log_info, once),
+ * starts the file watcher, IAM's renewal. 0 or -errno (logged; the
+ * credentials read at start stay in use). */
 int pfs_auth_start(struct pfs_auth *auth);
 /* Stops the threads (never hangs on one stuck in a system call) and
  * wipes the secrets. NULL is fine. */
