@@ -1,5 +1,6 @@
 /* api.c - see api.h */
 #include "api.h"
+#include "lists.h"
 #include "log.h"
 #include "stats.h"
 
@@ -47,61 +48,62 @@ void pfs_api_free(struct pfs_api *api)
 	g_free(api);
 }
 
-static const char *json_string_at(struct json_object *obj, const char *key)
+/* One call: what is sent, and how its answer is judged. */
+struct call {
+	const char *method;	/* "GET" or "POST" */
+	const char *path;	/* and query: for the URL and the log */
+	const char *body;	/* POST body, or NULL */
+	bool named_build;	/* a 400 means "no such build" */
+};
+
+/* Describes a failed call with what the service said (@code, @msg: the
+ * error in its body, either shape, already made printable), and counts it. */
+static void describe_error(const struct call *call,
+			   const struct pfs_http_response *resp,
+			   const char *code, const char *msg,
+			   struct pfs_api_failure *failure)
 {
-	struct json_object *value;
-
-	if (!json_object_object_get_ex(obj, key, &value) ||
-	    !json_object_is_type(value, json_type_string))
-		return NULL;
-	return json_object_get_string(value);
-}
-
-/* Describes a failed call with what the service said, in either of its
- * two error shapes: {"error_code","error_msg"} or
- * {"error":{"code","message"}}. */
-static void describe_http_error(const char *path,
-				const struct pfs_http_response *resp,
-				struct pfs_api_failure *failure)
-{
-	struct json_object *body = json_tokener_parse(resp->body);
-	struct json_object *nested;
-	const char *code = NULL, *msg = NULL;
-	char clean_code[128], clean_msg[512];
-
-	if (body && json_object_is_type(body, json_type_object)) {
-		code = json_string_at(body, "error_code");
-		msg = json_string_at(body, "error_msg");
-		if (!code && !msg && json_object_object_get_ex(body, "error", &nested)) {
-			code = json_string_at(nested, "code");
-			msg = json_string_at(nested, "message");
-		}
-	}
 	pfs_stats_request_end(PFS_STATS_HTTP_ERROR, resp->status, code, msg);
 	if (!code && !msg) {
 		/* not the service's shape: a proxy's page, perhaps one that
 		 * echoes the request (and its token) back; say only its size */
 		snprintf(failure->what, sizeof(failure->what),
-			 "GET %s: HTTP %ld, a %zu-byte body that is not the "
-			 "service's error", path, resp->status, resp->body_len);
-		json_object_put(body);
+			 "%s %s: HTTP %ld, a %zu-byte body that is not the "
+			 "service's error", call->method, call->path,
+			 resp->status, resp->body_len);
 		return;
 	}
-	snprintf(failure->what, sizeof(failure->what), "GET %s: HTTP %ld %s %s",
-		 path, resp->status,
-		 pfs_log_clean(clean_code, sizeof(clean_code), code ? code : "-",
-			       code ? strlen(code) : 1),
-		 pfs_log_clean(clean_msg, sizeof(clean_msg), msg ? msg : "",
-			       msg ? strlen(msg) : 0));
-	json_object_put(body);
+	snprintf(failure->what, sizeof(failure->what), "%s %s: HTTP %ld %s %s",
+		 call->method, call->path, resp->status, code ? code : "-",
+		 msg ? msg : "");
 }
 
-static int status_to_errno(long status, bool named_build)
+/* The service's codes for "no such thing" (../shared/api/README.md,
+ * section 5): pipeline, project, or a project that does not own it. */
+static bool is_not_found_code(const char *code)
 {
-	if (status == 404 || (status == 400 && named_build))
+	static const char *const codes[] = {
+		"DEVPIPE.00011401", "DEVPIPE.00011412", "DEVPIPE.00011136",
+		"DEVPIPE.30021001", NULL };
+	const char *const *c;
+
+	for (c = codes; code && *c; c++)
+		if (strcmp(code, *c) == 0)
+			return true;
+	return false;
+}
+
+static int status_to_errno(long status, const char *code, bool named_build)
+{
+	if (pfs_lists_is_throttling_code(code))
+		return -EAGAIN;
+	if (status == 404 || (status == 400 && named_build) ||
+	    is_not_found_code(code))
 		return -ENOENT;
 	if (status == 401 || status == 403)
 		return -EACCES;
+	if (status == 200)	/* an error in a 200 body: no permission and such */
+		return code && strstr(code, "00014031") ? -EACCES : -EIO;
 	if (status == 429 || (status >= 500 && status <= 599))
 		return -EAGAIN;
 	return -EIO;
@@ -142,15 +144,20 @@ static int check_identity(const char *path, const struct pfs_build *build,
 	return -EPROTO;
 }
 
-static bool is_throttling(const struct pfs_http_response *resp)
+/* Throttling, not an outage: 429, a 503 that says when to come back, and
+ * the codes the gateway and the service throttle with, whatever the
+ * status (COCT.0070003 comes with 500, APIG.0308 with 429 or 200). */
+static bool is_throttling(const struct pfs_http_response *resp, const char *code)
 {
-	return resp->status == 429 || (resp->status == 503 && resp->retry_after >= 0);
+	return resp->status == 429 || (resp->status == 503 && resp->retry_after >= 0) ||
+	       pfs_lists_is_throttling_code(code);
 }
 
 /* Sends the request; a reader waiting for it (@deadline > 0) waits no
  * longer than its deadline, so the request ends then too and its outcome
  * is the one the reader gets (and the log says). */
-static int send_request(struct pfs_api *api, const char *url, double deadline,
+static int send_request(struct pfs_api *api, const struct call *call,
+			const char *url, double deadline,
 			struct pfs_http_response *resp, unsigned *generation,
 			char *err, size_t errsize)
 {
@@ -158,8 +165,10 @@ static int send_request(struct pfs_api *api, const char *url, double deadline,
 	long timeout_ms = 0;
 	int res;
 
-	res = pfs_auth_headers(api->auth, "GET", url, NULL, 0, deadline, headers,
-			       generation, err, errsize);
+	/* AK/SK sign the body: the bytes signed are the bytes sent */
+	res = pfs_auth_headers(api->auth, call->method, url, call->body,
+			       call->body ? strlen(call->body) : 0, deadline,
+			       headers, generation, err, errsize);
 	if (res < 0) {
 		pfs_auth_headers_free(headers);
 		return res;
@@ -168,20 +177,38 @@ static int send_request(struct pfs_api *api, const char *url, double deadline,
 	if (deadline > 0)	/* a little before: the reader sees it land */
 		timeout_ms = MAX(1, (long)((deadline - pfs_limiter_now()) * 1000) -
 				    DEADLINE_MARGIN_MS);
-	res = pfs_http_get(api->http, url, (const char *const *)headers->pdata,
-			   timeout_ms, resp, err, errsize);
+	res = pfs_http_request(api->http, &(struct pfs_http_request){
+				       .method = call->method, .url = url,
+				       .headers = (const char *const *)headers->pdata,
+				       .body = call->body,
+				       .body_len = call->body ? strlen(call->body) : 0,
+				       .timeout_ms = timeout_ms },
+			       resp, err, errsize);
 	pfs_auth_headers_free(headers);
 	return res;
+}
+
+/* The credentials of @generation were refused: every other request would
+ * be refused too, and keys that keep failing get locked, so the whole
+ * mount pauses (limiter.h) until they change. */
+static void refuse(struct pfs_api *api, unsigned generation)
+{
+	api->refused_generation = generation;
+	__atomic_store_n(&api->refused, 1, __ATOMIC_RELEASE);
+	pfs_limiter_unauthorized(api->limiter);
+	pfs_auth_refused(api->auth, generation);
 }
 
 /* One request, once the limiter lets it go. Returns 0 with the 200
  * response in @resp (the caller clears it), else as pfs_api_get_status();
  * *pause >= 0 after a throttling answer worth waiting out. */
-static int request_once(struct pfs_api *api, const char *path, const char *url,
-			bool named_build, double deadline,
+static int request_once(struct pfs_api *api, const struct call *call,
+			const char *url, double deadline,
 			struct pfs_http_response *resp,
 			struct pfs_api_failure *failure, double *pause)
 {
+	const char *path = call->path;
+	char *code = NULL, *msg = NULL;
 	char err[512];
 	int res;
 
@@ -195,38 +222,42 @@ static int request_once(struct pfs_api *api, const char *path, const char *url,
 	failure->credentials = api->refused_generation;
 	res = pfs_limiter_acquire(api->limiter, deadline);
 	if (res < 0) {
-		snprintf(failure->what, sizeof(failure->what), "GET %s: not sent: %s",
-			 path, res == -EACCES ? "the service refused our credentials"
+		snprintf(failure->what, sizeof(failure->what), "%s %s: not sent: %s",
+			 call->method, path, res == -EACCES ? "the service refused our credentials"
 					      : "throttled, or at max_requests/rate");
 		failure->not_before = pfs_limiter_next_start(api->limiter);
 		pfs_stats_request_end(PFS_STATS_NOT_SENT, 0, NULL, NULL);
 		return res == -EACCES ? -EKEYREJECTED : -EBUSY;
 	}
-	res = send_request(api, url, deadline, resp, &failure->credentials, err,
-			   sizeof(err));
+	res = send_request(api, call, url, deadline, resp, &failure->credentials,
+			   err, sizeof(err));
 	pfs_limiter_release(api->limiter);
 	if (res < 0) {
-		snprintf(failure->what, sizeof(failure->what), "GET %s: %s", path, err);
+		snprintf(failure->what, sizeof(failure->what), "%s %s: %s",
+			 call->method, path, err);
 		pfs_stats_request_end(pfs_stats_result_of(res), 0, NULL, err);
+		if (res == -EACCES)	/* IAM refused the password */
+			refuse(api, failure->credentials);
 		return res;
 	}
-	pfs_log_debug("GET %s: HTTP %ld, %zu bytes", path, resp->status, resp->body_len);
-	if (resp->status == 200) {
+	pfs_log_debug("%s %s: HTTP %ld, %zu bytes", call->method, path,
+		      resp->status, resp->body_len);
+	/* an error may come in a 200 body too (section 5 of the API notes) */
+	if (!pfs_lists_body_error(resp->body, resp->body_len, &code, &msg) &&
+	    resp->status == 200) {
 		pfs_limiter_succeeded(api->limiter);
 		return 0;
 	}
-	res = status_to_errno(resp->status, named_build);
-	describe_http_error(path, resp, failure);
-	if (is_throttling(resp))
+	res = status_to_errno(resp->status, code, call->named_build);
+	describe_error(call, resp, code, msg, failure);
+	if (is_throttling(resp, code))
 		*pause = pfs_limiter_throttled(api->limiter, (double)resp->retry_after);
-	else if (res == -EACCES) {
-		/* every other request would be refused too, and keys that
-		 * keep failing get locked: pause the whole mount */
-		api->refused_generation = failure->credentials;
-		__atomic_store_n(&api->refused, 1, __ATOMIC_RELEASE);
-		pfs_limiter_unauthorized(api->limiter);
-		pfs_auth_refused(api->auth, failure->credentials);
-	}
+	else if (res == -EACCES && resp->status != 200)
+		refuse(api, failure->credentials);
+	if (resp->status == 401)	/* the request's time may be what is wrong */
+		pfs_auth_check_refusal(api->auth, code, msg, resp->date);
+	g_free(code);
+	g_free(msg);
 	pfs_http_response_clear(resp);
 	return res;
 }
@@ -238,12 +269,12 @@ static void note_answer(int res, const struct pfs_api_failure *failure)
 			      NULL, res == 0 ? NULL : failure->what);
 }
 
-/* GETs @path, waiting out throttling if that ends before @deadline. */
-static int request(struct pfs_api *api, const char *path, bool named_build,
+/* Sends @call, waiting out throttling if that ends before @deadline. */
+static int request(struct pfs_api *api, const struct call *call,
 		   double deadline, struct pfs_http_response *resp,
 		   struct pfs_api_failure *failure)
 {
-	char *url = g_strconcat(api->endpoint, path, NULL);
+	char *url = g_strconcat(api->endpoint, call->path, NULL);
 	int attempts = 0;
 	double pause;
 	int res;
@@ -252,8 +283,8 @@ static int request(struct pfs_api *api, const char *path, bool named_build,
 	failure->not_before = 0;
 	failure->credentials = 0;
 	do {
-		res = request_once(api, path, url, named_build, deadline, resp,
-				   failure, &pause);
+		res = request_once(api, call, url, deadline, resp, failure,
+				   &pause);
 	} while (pause >= 0 && pfs_limiter_now() + pause <= deadline &&
 		 ++attempts < MAX_THROTTLED_ATTEMPTS);
 	g_free(url);
@@ -272,7 +303,9 @@ int pfs_api_get_status(struct pfs_api *api, const char *pipeline_id,
 	path = build_id ? g_strdup_printf("/v3/pipelines/%s/status?build_id=%s",
 					  pipeline_id, build_id)
 			: g_strdup_printf("/v3/pipelines/%s/status", pipeline_id);
-	res = request(api, path, build_id != NULL, deadline, &resp, failure);
+	res = request(api, &(struct call){ .method = "GET", .path = path,
+					   .named_build = build_id != NULL },
+		      deadline, &resp, failure);
 	if (res == 0) {
 		res = parse_body(path, &resp, out, failure);
 		pfs_http_response_clear(&resp);
@@ -299,7 +332,8 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 	int res;
 
 	*out = NULL;
-	res = request(api, path, false, deadline, &resp, failure);
+	res = request(api, &(struct call){ .method = "GET", .path = path },
+		      deadline, &resp, failure);
 	if (res == 0) {
 		res = pfs_model_parse_latest_ids(resp.body, resp.body_len, out, err,
 						 sizeof(err));
@@ -317,4 +351,118 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 unsigned pfs_api_credentials(struct pfs_api *api)
 {
 	return pfs_auth_generation(api->auth);
+}
+
+/* The items of one page, sent as @call: 0 with them appended to @into and
+ * the service's total in *@total; else as pfs_api_get_status(). */
+static int get_page(struct pfs_api *api, const struct call *call,
+		    GTimeZone *tz, double deadline, GPtrArray *into,
+		    long *total, struct pfs_api_failure *failure)
+{
+	struct pfs_http_response resp;
+	char err[256];
+	int res = request(api, call, deadline, &resp, failure);
+
+	if (res < 0)
+		return res;
+	res = tz ? pfs_lists_parse_history(resp.body, resp.body_len, tz, into,
+					   total, err, sizeof(err))
+		 : pfs_lists_parse_pipelines(resp.body, resp.body_len, into,
+					     total, err, sizeof(err));
+	if (res < 0)
+		snprintf(failure->what, sizeof(failure->what),
+			 "%s %s: HTTP 200 with an unusable body: %s",
+			 call->method, call->path, err);
+	pfs_http_response_clear(&resp);
+	note_answer(res, failure);
+	return res;
+}
+
+/* Every page of the pipeline list narrowed to @projects (NULL: all). */
+static int list_pages(struct pfs_api *api, char *const *projects,
+		      double deadline, GPtrArray *into,
+		      struct pfs_api_failure *failure)
+{
+	long offset = 0, total = 0;
+	int res = 0;
+
+	do {
+		char *body = pfs_lists_pipelines_request(offset, projects);
+		guint before = into->len;
+
+		if (!body)
+			return -EINVAL;
+		res = get_page(api, &(struct call){ .method = "POST",
+						    .path = "/v3/pipelines/list",
+						    .body = body },
+			       NULL, deadline, into, &total, failure);
+		g_free(body);
+		/* an empty page ends it whatever total says: never a loop */
+		if (res < 0 || into->len == before)
+			break;
+		offset += PFS_LISTS_PAGE;
+	} while (offset < total);
+	return res;
+}
+
+int pfs_api_list_pipelines(struct pfs_api *api, char *const *project_ids,
+			   double deadline, GPtrArray **out,
+			   struct pfs_api_failure *failure)
+{
+	GPtrArray *batches = pfs_lists_project_batches(project_ids);
+	guint i;
+	int res = 0;
+
+	*out = g_ptr_array_new_with_free_func(pfs_pipeline_entry_free);
+	if (batches->len == 0)
+		res = list_pages(api, NULL, deadline, *out, failure);
+	for (i = 0; res == 0 && i < batches->len; i++)
+		res = list_pages(api, batches->pdata[i], deadline, *out, failure);
+	g_ptr_array_unref(batches);
+	if (res < 0) {
+		g_ptr_array_unref(*out);
+		*out = NULL;
+	}
+	return res;
+}
+
+int pfs_api_get_history(struct pfs_api *api, const char *project_id,
+			unsigned days, GTimeZone *tz, double deadline,
+			GPtrArray **out, struct pfs_api_failure *failure)
+{
+	GPtrArray *windows = pfs_lists_history_windows(g_get_real_time() / 1000,
+						       tz, days);
+	guint i;
+	int res = 0;
+
+	*out = g_ptr_array_new_with_free_func(pfs_history_entry_free);
+	for (i = 0; res == 0 && i < windows->len; i++) {
+		long offset = 0, total = 0;
+
+		do {
+			char *query = pfs_lists_history_query(project_id,
+							      windows->pdata[i], offset);
+			char *path;
+			guint before = (*out)->len;
+
+			if (!query) {
+				res = -EINVAL;
+				break;
+			}
+			path = g_strconcat("/v3/pipelines/build-result?", query, NULL);
+			res = get_page(api, &(struct call){ .method = "GET", .path = path },
+				       tz, deadline, *out, &total, failure);
+			g_free(path);
+			g_free(query);
+			if (res < 0 || (*out)->len == before)
+				break;
+			offset += PFS_LISTS_HISTORY_PAGE;
+		} while (offset < total);
+	}
+	g_ptr_array_unref(windows);
+	if (res < 0) {
+		g_ptr_array_unref(*out);
+		*out = NULL;
+	}
+	return res;
 }

@@ -54,6 +54,25 @@ int pfs_api_get_latest_ids(struct pfs_api *api, char **pipeline_ids,
 			   double deadline, GHashTable **out,
 			   struct pfs_api_failure *failure);
 
+/* POST /v3/pipelines/list, every page (lists.h: PFS_LISTS_PAGE a page,
+ * until an empty page or the total), narrowed to @project_ids (a
+ * NULL-ended list, in calls of at most 10 projects) unless NULL or
+ * empty. 0 with *@out a GPtrArray of struct pfs_pipeline_entry (lists.h)
+ * in the service's order (unref it); else as pfs_api_get_status() (an
+ * error in a 200 body included: -ENOENT, -EACCES, -EIO or -EAGAIN). */
+int pfs_api_list_pipelines(struct pfs_api *api, char *const *project_ids,
+			   double deadline, GPtrArray **out,
+			   struct pfs_api_failure *failure);
+
+/* GET /v3/pipelines/build-result for CodeArts project @project_id over
+ * the last @days days (in windows of at most 28 days, newest first,
+ * every page; times read in @tz). 0 with *@out a GPtrArray of struct
+ * pfs_history_entry (lists.h), newest window first and in the service's
+ * order within one (newest first); else as pfs_api_list_pipelines(). */
+int pfs_api_get_history(struct pfs_api *api, const char *project_id,
+			unsigned days, GTimeZone *tz, double deadline,
+			GPtrArray **out, struct pfs_api_failure *failure);
+
 /* The generation of the credentials (auth.h): it changes when they do.
  * May wait up to PFS_TOKEN_LOOK_WAIT_MS for the file to be looked at:
  * call it with no lock held. */

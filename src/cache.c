@@ -1,6 +1,7 @@
 /* cache.c - see cache.h: entries, their slots and recycling, the memory
  * bound, listings. Requests and readers are in cache_fetch.c. */
 #include "cache_internal.h"
+#include "lists.h"
 #include "limiter.h"
 #include "log.h"
 #include "stats.h"
@@ -22,6 +23,7 @@ static void free_pipeline_entry(void *data)
 	struct pipeline_entry *p = data;
 
 	pfs_event_log_clear(&p->events);
+	pfs_cache_clear_pipeline_lists(p);
 	g_free(p->id);
 	g_free(p->latest);
 	g_ptr_array_free(p->builds, TRUE);
@@ -64,6 +66,7 @@ int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
 	cache->pipelines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 						 free_pipeline_entry);
 	cache->listed = g_ptr_array_new();
+	pfs_cache_lists_init(cache);
 	cache->builds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      free_build_entry);
 	g_queue_init(&cache->lru);
@@ -97,6 +100,7 @@ void pfs_cache_free(struct pfs_cache *cache)
 	g_hash_table_destroy(cache->builds);
 	g_ptr_array_free(cache->listed, TRUE);
 	g_hash_table_destroy(cache->pipelines);
+	pfs_cache_lists_free(cache);
 	pfs_event_log_clear(&cache->events);
 	pfs_flight_board_destroy(&cache->board);
 	g_free(cache);
@@ -149,6 +153,7 @@ static bool build_recyclable(const struct build_entry *e)
 static bool pipeline_recyclable(const struct pipeline_entry *p)
 {
 	return !p->listed && !p->builds->len && !p->flight.fetching &&
+	       !p->in_catalog && !p->history &&
 	       !p->pins && !p->kernel_refs;
 }
 
@@ -552,15 +557,32 @@ char **pfs_cache_list_pipelines(struct pfs_cache *cache)
 	return strv;
 }
 
+/* Called with the lock held: @p's builds, those of its history first
+ * (newest first), then the others seen, in the order first seen. */
+static GPtrArray *builds_of(const struct pipeline_entry *p)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	guint i;
+
+	for (i = 0; p && p->history && i < p->history->len; i++)
+		g_ptr_array_add(ids, ((struct pfs_history_entry *)p->history->pdata[i])->build_id);
+	for (i = 0; p && i < p->builds->len; i++)
+		if (!p->history_index ||
+		    !g_hash_table_contains(p->history_index, p->builds->pdata[i]))
+			g_ptr_array_add(ids, p->builds->pdata[i]);
+	return ids;
+}
+
 char **pfs_cache_list_builds(struct pfs_cache *cache, const char *pipeline_id)
 {
-	struct pipeline_entry *p;
+	GPtrArray *ids;
 	char **strv;
 
 	pthread_mutex_lock(&cache->board.lock);
-	p = pfs_cache_find_pipeline(cache, pipeline_id);
-	strv = copy_strv(p ? p->builds : NULL);
+	ids = builds_of(pfs_cache_find_pipeline(cache, pipeline_id));
+	strv = copy_strv(ids);
 	pthread_mutex_unlock(&cache->board.lock);
+	g_ptr_array_free(ids, TRUE);
 	return strv;
 }
 
@@ -589,16 +611,16 @@ struct timespec pfs_cache_listing_changed(struct pfs_cache *cache,
 
 size_t pfs_cache_listing_size(struct pfs_cache *cache, const char *pipeline_id)
 {
-	struct pipeline_entry *p;
 	size_t size = 0;
 
 	pthread_mutex_lock(&cache->board.lock);
 	if (!pipeline_id) {
 		size = cache->listed->len;
 	} else {
-		p = pfs_cache_find_pipeline(cache, pipeline_id);
-		if (p)
-			size = p->builds->len;
+		GPtrArray *ids = builds_of(pfs_cache_find_pipeline(cache, pipeline_id));
+
+		size = ids->len;
+		g_ptr_array_free(ids, TRUE);
 	}
 	pthread_mutex_unlock(&cache->board.lock);
 	return size;

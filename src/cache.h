@@ -51,6 +51,10 @@ struct pfs_cache_config {
 	unsigned workers;	/* threads that run requests (max_requests) */
 	bool prefetch;		/* listings start their children's requests */
 	GTimeZone *tz;		/* the zone of the API's times (borrowed) */
+	double list_ttl;	/* seconds: freshness of the catalog and histories */
+	unsigned history_days;	/* days of history listed; 0: none */
+	char **projects;	/* narrows the catalog: NULL-ended ids (borrowed), or NULL */
+	bool fixed_root;	/* pipelines= given: the catalog lists nothing at the root */
 };
 
 /* What the change hook hears: a build first seen or changed (@build, a
@@ -221,5 +225,61 @@ int64_t pfs_cache_newest_change(struct pfs_cache *cache,
 /* How many ids pfs_cache_list_pipelines() (@pipeline_id NULL) or
  * pfs_cache_list_builds() would return now. */
 size_t pfs_cache_listing_size(struct pfs_cache *cache, const char *pipeline_id);
+
+/* ---- the account: the catalog of pipelines and build history ----
+ * (cache_lists.c) The catalog is the v3 pipeline list (every page,
+ * narrowed to config.projects); a history is one CodeArts project's
+ * build-result over the last config.history_days. Both stay fresh for
+ * config.list_ttl, single flight like builds, and are fetched only when a
+ * reader needs them: never at mount. */
+
+/* Makes the catalog fresh (waiting within @reader's deadline); unless
+ * config.fixed_root, its pipelines are then listed at the root (and
+ * those it no longer names, listed only because of it, are not). 0, or
+ * -EACCES, -EIO, -EINTR. A reader with an older catalog gets it. */
+int pfs_cache_load_catalog(struct pfs_cache *cache, struct pfs_reader *reader);
+
+/* Makes @pipeline_id's history fresh: the catalog first if its project
+ * is not known (or config.projects names exactly one project, taken as
+ * its project). 0 (also when no project is known: no history), or as
+ * pfs_cache_load_catalog(). Costs nothing with history_days 0. */
+int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
+			   const char *pipeline_id);
+
+/* A pipeline as the catalog names it. */
+struct pfs_cache_named {
+	char *pipeline_id;
+	char *name;		/* as the service gives it (unsanitised), or NULL */
+	char *project_id;	/* or NULL */
+	char *project_name;	/* or NULL */
+	uint32_t project_slot;	/* pfs_cache_project_slot() of project_id */
+};
+
+/* The pipelines the catalog named (with config.fixed_root: only those
+ * listed at the root), in its order, without fetching: a GPtrArray of
+ * struct pfs_cache_named to free with g_ptr_array_unref(). */
+GPtrArray *pfs_cache_catalog_names(struct pfs_cache *cache);
+void pfs_cache_named_free(void *named);
+
+/* Project slots: small, stable numbers for CodeArts project ids (inode
+ * numbers of projects/ are made of them); never reused. NULL for a slot
+ * that names nothing. */
+uint32_t pfs_cache_project_slot(struct pfs_cache *cache, const char *project_id);
+char *pfs_cache_project_of_slot(struct pfs_cache *cache, uint32_t slot);
+
+/* Without fetching: whether the history names build @build_id of
+ * @pipeline_id, and its times from there (epoch ms, 0 if none). */
+bool pfs_cache_history_build(struct pfs_cache *cache, const char *pipeline_id,
+			     const char *build_id, int64_t *start_ms,
+			     int64_t *end_ms);
+
+/* Starts, in the background, the refresh of the catalog (@pipeline_id
+ * NULL) or of @pipeline_id's history, if known and gone stale: the kernel
+ * asks for the directory's attributes as a listing starts, and keeps the
+ * listing it has while the mtime stays. */
+void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id);
+
+/* Whether pipelines= fixed the root: the catalog lists nothing there. */
+bool pfs_cache_fixed_root(struct pfs_cache *cache);
 
 #endif

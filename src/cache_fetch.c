@@ -212,7 +212,9 @@ static void take_job(struct pfs_cache *cache, struct job *job)
 {
 	char **id;
 
-	if (job->batch) {
+	if (job->list) {
+		job->list->flight.job = NULL;
+	} else if (job->batch) {
 		for (id = job->batch; *id; id++)
 			pfs_cache_pipeline_entry(cache, *id)->flight.job = NULL;
 	} else if (job->build_id) {
@@ -231,7 +233,9 @@ void pfs_cache_run_job(gpointer data, gpointer user_data)
 
 	pthread_mutex_lock(&cache->board.lock);
 	take_job(cache, job);
-	if (job->batch)
+	if (job->list)
+		pfs_cache_fetch_list(cache, job->list, job->deadline);
+	else if (job->batch)
 		fetch_latest_batch(cache, job->batch, job->deadline);
 	else if (job->build_id)
 		fetch(cache, pfs_cache_build_entry(cache, job->pipeline_id,
@@ -245,19 +249,60 @@ void pfs_cache_run_job(gpointer data, gpointer user_data)
 
 /* ---- readers ------------------------------------------------------------ */
 
-/* What a reader resolves: build @e, or (@e NULL) @p's latest answer. */
-static bool has_copy(const struct build_entry *e, const struct pipeline_entry *p)
+/* What a reader resolves: build @e (of pipeline @p), the answer of list
+ * call @l, or (both NULL) @p's latest answer. */
+struct subject {
+	struct build_entry *e;
+	struct pipeline_entry *p;
+	struct list_entry *l;
+};
+
+static struct pfs_flight *flight_of(const struct subject *s)
 {
-	return e ? e->build != NULL : p->latest_known;
+	return s->e ? &s->e->flight : s->l ? &s->l->flight : &s->p->flight;
 }
 
-static bool is_fresh(const struct build_entry *e, const struct pipeline_entry *p,
-		     double now)
+static bool has_copy(const struct subject *s)
 {
-	if (e)
-		return e->build && (e->build->completed ||
-				    now < e->flight.fresh_until);
-	return p->latest_known && now < p->flight.fresh_until;
+	return s->e ? s->e->build != NULL : s->l ? s->l->known : s->p->latest_known;
+}
+
+static bool is_fresh(const struct subject *s, double now)
+{
+	if (s->e)
+		return s->e->build && (s->e->build->completed ||
+				       now < s->e->flight.fresh_until);
+	return has_copy(s) && now < flight_of(s)->fresh_until;
+}
+
+void pfs_cache_start_list(struct pfs_cache *cache, struct list_entry *l,
+			  double deadline, bool urgent)
+{
+	struct job *job = g_new0(struct job, 1);
+
+	job->list = l;
+	/* pages follow pages: each may wait for the limiter */
+	job->deadline = deadline > 0 ? deadline : pfs_cache_now() + cache->config.timeout;
+	pfs_flight_begin(&l->flight, job, pfs_cache_now());
+	if (pfs_flight_board_stopping(&cache->board) ||
+	    !g_thread_pool_push(cache->workers, job, NULL)) {
+		pfs_flight_land(&cache->board, &l->flight, -ECANCELED);
+		pfs_cache_free_job(job);
+		return;
+	}
+	if (urgent)
+		g_thread_pool_move_to_front(cache->workers, job);
+}
+
+/* Called with the lock held: hands the fetch of @s to a worker. */
+static void start(struct pfs_cache *cache, const struct subject *s,
+		  double deadline, bool urgent)
+{
+	if (s->l)
+		pfs_cache_start_list(cache, s->l, deadline, urgent);
+	else
+		pfs_cache_start_fetch(cache, flight_of(s), s->p->id,
+				      s->e ? s->e->build_id : NULL, deadline, urgent);
 }
 
 bool pfs_cache_latest_due(const struct pipeline_entry *p, double now)
@@ -293,17 +338,17 @@ static void refresh_latest(struct pfs_cache *cache, struct pipeline_entry *p)
  * from the start of the refresh, so a reader that comes later, or again,
  * does not wait anew. */
 static int refresh(struct pfs_cache *cache, struct pfs_reader *reader,
-		   struct build_entry *e, struct pipeline_entry *p)
+		   const struct subject *s)
 {
-	struct pfs_flight *f = e ? &e->flight : &p->flight;
+	struct pfs_flight *f = flight_of(s);
 	int res;
 
-	if (!f->fetching && pfs_cache_now() >= f->retry_at && !e &&
+	if (!f->fetching && pfs_cache_now() >= f->retry_at && !s->e && !s->l &&
 	    cache->config.prefetch)
-		refresh_latest(cache, p);
+		refresh_latest(cache, s->p);
 	else if (!f->fetching && pfs_cache_now() >= f->retry_at)
 		/* a copy to serve: the refresh does not wait for the limiter */
-		pfs_cache_start_fetch(cache, f, p->id, e ? e->build_id : NULL, 0, false);
+		start(cache, s, 0, false);
 	if (!f->fetching)
 		return 0;
 	res = pfs_flight_wait(&cache->board, f,
@@ -339,19 +384,21 @@ static double request_room(const struct pfs_cache *cache)
  * asked for may be served; else the error, -ETIMEDOUT at the reader's
  * deadline. Readers only wait: the requests run on the workers. */
 static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
-		   struct build_entry *e, struct pipeline_entry *p)
+		   const struct subject *s)
 {
-	struct pfs_flight *f = e ? &e->flight : &p->flight;
+	struct pfs_flight *f = flight_of(s);
+	struct build_entry *e = s->e;
+	struct pipeline_entry *p = s->p;
 	bool waited_for_latest = false, credentials_checked = false;
 	int res;
 
 	for (;;) {
 		double now = pfs_cache_now();
 
-		if (is_fresh(e, p, now))
+		if (is_fresh(s, now))
 			return 0;
-		if (has_copy(e, p))
-			return refresh(cache, reader, e, p);
+		if (has_copy(s))
+			return refresh(cache, reader, s);
 		if (now >= reader->deadline)
 			return -ETIMEDOUT;
 		if (f->fetching) {
@@ -360,7 +407,7 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 					      reader);
 			if (res < 0)
 				return res;
-			if (!f->fetching && f->last_err < 0 && !has_copy(e, p))
+			if (!f->fetching && f->last_err < 0 && !has_copy(s))
 				return f->last_err;
 			continue;
 		}
@@ -397,13 +444,18 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 				return res;
 			continue;
 		}
-		pfs_cache_start_fetch(cache, f, p->id, e ? e->build_id : NULL,
-			    reader->deadline, true);
+		start(cache, s, reader->deadline, true);
 	}
 }
 
+int pfs_cache_resolve_list(struct pfs_cache *cache, struct pfs_reader *reader,
+			   struct list_entry *l)
+{
+	return resolve(cache, reader, &(struct subject){ .l = l });
+}
+
 /* What a reader gets for the outcome of a call to the API. */
-static int reader_errno(int err)
+int pfs_cache_reader_errno(int err)
 {
 	if (err == -EKEYREJECTED)	/* not sent while the credentials are refused */
 		return -EACCES;
@@ -427,11 +479,11 @@ int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	e->pins++;
 	p->pins++;
-	if (is_fresh(e, p, pfs_cache_now()))
+	if (is_fresh(&(struct subject){ .e = e, .p = p }, pfs_cache_now()))
 		pfs_stats_cache_hit();
 	else
 		pfs_stats_cache_miss();
-	res = resolve(cache, reader, e, p);
+	res = resolve(cache, reader, &(struct subject){ .e = e, .p = p });
 	if (res == 0 && !e->build)
 		res = -EIO;
 	if (res == 0) {
@@ -445,7 +497,7 @@ int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
 	e->pins--;
 	p->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
-	return reader_errno(res);
+	return pfs_cache_reader_errno(res);
 }
 
 int pfs_cache_get_latest(struct pfs_cache *cache, struct pfs_reader *reader,
@@ -460,7 +512,7 @@ int pfs_cache_get_latest(struct pfs_cache *cache, struct pfs_reader *reader,
 	pthread_mutex_lock(&cache->board.lock);
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	p->pins++;
-	res = resolve(cache, reader, NULL, p);
+	res = resolve(cache, reader, &(struct subject){ .p = p });
 	if (res == 0 && !p->latest)
 		res = -ENOENT;
 	if (res == 0) {
@@ -472,7 +524,7 @@ int pfs_cache_get_latest(struct pfs_cache *cache, struct pfs_reader *reader,
 	}
 	p->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
-	return reader_errno(res);
+	return pfs_cache_reader_errno(res);
 }
 
 int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
@@ -485,14 +537,14 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	if (!p->listed) {
 		p->pins++;
-		res = resolve(cache, reader, NULL, p);
+		res = resolve(cache, reader, &(struct subject){ .p = p });
 		p->pins--;
 		/* a pipeline with no build yet still exists */
 		if (p->listed)
 			res = 0;
 	}
 	pthread_mutex_unlock(&cache->board.lock);
-	return reader_errno(res);
+	return pfs_cache_reader_errno(res);
 }
 
 /* ---- prefetch ----------------------------------------------------------- */

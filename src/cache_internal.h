@@ -37,6 +37,15 @@ struct build_entry {
 	bool announced;			/* its first lines are in the merged logs */
 };
 
+/* A list call's answer (cache_lists.c): the account's pipelines (the
+ * catalog), or the build history of one CodeArts project. Its items are
+ * handed to the pipeline entries as it lands. */
+struct list_entry {
+	char *project_id;	/* NULL: the catalog */
+	bool known;		/* a call has succeeded */
+	struct pfs_flight flight;
+};
+
 struct pipeline_entry {
 	uint32_t slot;
 	unsigned pins;
@@ -52,6 +61,16 @@ struct pipeline_entry {
 	GPtrArray *builds;	/* ids seen, in order first seen */
 	struct pfs_event_log events;	/* merged from its builds */
 	int64_t newest_ns;	/* newest change of a build of it, epoch ns */
+	/* from the catalog (cache_lists.c), NULL while unknown: */
+	char *name;
+	char *project_id;
+	char *project_name;
+	bool in_catalog;	/* in the last catalog answer */
+	bool listed_by_catalog;	/* at the root because of it */
+	/* its builds in its project's history, newest first (struct
+	 * pfs_history_entry, lists.h), and by build id; NULL: none known */
+	GPtrArray *history;
+	GHashTable *history_index;
 };
 
 /* Slot numbers of one kind of entry, reused once an entry is recycled. */
@@ -82,6 +101,11 @@ struct pfs_cache {
 	int64_t newest_ns;		/* newest change of any build */
 	pfs_cache_change_fn on_change;	/* the change hook, and its arg */
 	void *on_change_arg;
+	/* cache_lists.c: */
+	struct list_entry catalog;
+	GPtrArray *catalog_ids;		/* pipeline ids, in the catalog's order */
+	GHashTable *histories;		/* project id -> struct list_entry */
+	GPtrArray *project_ids;		/* project slot -> id, append-only */
 };
 
 /* A request for a worker; the flights it serves are marked fetching with
@@ -90,6 +114,7 @@ struct job {
 	char *pipeline_id;
 	char *build_id;		/* NULL: the latest call */
 	char **batch;		/* instead: the batch call for these pipelines */
+	struct list_entry *list;	/* instead: a list call (never freed) */
 	double deadline;	/* how long it may wait for the limiter; 0: not */
 };
 
@@ -160,6 +185,33 @@ bool pfs_cache_latest_due(const struct pipeline_entry *p, double now);
  * pipeline ids) fetched in batch calls, or one latest call for one id
  * (cache_fetch.c). */
 void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids);
+
+/* ---- cache_lists.c ---- */
+
+/* Called with the lock held: the list entry of project @project_id's
+ * history, made if missing (never freed before the cache). */
+struct list_entry *pfs_cache_history_entry(struct pfs_cache *cache,
+					   const char *project_id);
+/* Runs on a worker with the lock held (dropped across the requests): the
+ * list call of @l, then lands its flight. */
+void pfs_cache_fetch_list(struct pfs_cache *cache, struct list_entry *l,
+			  double deadline);
+/* Called with the lock held: hands the list call of @l to a worker, as
+ * pfs_cache_start_fetch() does a build's (cache_fetch.c). */
+void pfs_cache_start_list(struct pfs_cache *cache, struct list_entry *l,
+			  double deadline, bool urgent);
+/* Frees what cache_lists.c keeps in @p / in the cache. */
+void pfs_cache_clear_pipeline_lists(struct pipeline_entry *p);
+void pfs_cache_lists_init(struct pfs_cache *cache);
+void pfs_cache_lists_free(struct pfs_cache *cache);
+
+/* Called with the lock held (cache_fetch.c): 0 when the answer of @l may
+ * be served; else the reader's error. The one state machine that serves
+ * builds and latest answers. */
+int pfs_cache_resolve_list(struct pfs_cache *cache, struct pfs_reader *reader,
+			   struct list_entry *l);
+/* What a reader gets for the outcome of a call (cache_fetch.c). */
+int pfs_cache_reader_errno(int err);
 
 /* The workers' function, and how a job is freed (cache_fetch.c). */
 void pfs_cache_run_job(gpointer data, gpointer user_data);

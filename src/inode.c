@@ -24,11 +24,27 @@
 #define MOUNT_STATE_DIR 2
 #define MOUNT_VIEW 3
 #define MOUNT_VIEWS 4
+#define MOUNT_BY_NAME (MOUNT_VIEW + MOUNT_VIEWS)
+#define MOUNT_PROJECTS (MOUNT_BY_NAME + 1)
+/* the mount's nodes made of the catalog: which, a project slot + 1 (0 for
+ * by-name/), a pipeline slot */
+#define MOUNT_WHICH_SHIFT 56
+#define MOUNT_PROJECT_SHIFT 32
+#define MOUNT_PROJECT_MASK ((UINT64_C(1) << 24) - 1)
+#define MOUNT_NAME_LINK 1
+#define MOUNT_PROJECT 2
 
 static fuse_ino_t pipeline_ino(uint64_t which, uint32_t slot, uint32_t build)
 {
 	return (KIND_PIPELINE << KIND_SHIFT) | (which << PIPELINE_NODE_SHIFT) |
 	       ((uint64_t)build << LATEST_BUILD_SHIFT) | slot;
+}
+
+static fuse_ino_t mount_ino(uint64_t which, uint32_t project, uint32_t pipeline)
+{
+	return (which << MOUNT_WHICH_SHIFT) |
+	       (((uint64_t)project & MOUNT_PROJECT_MASK) << MOUNT_PROJECT_SHIFT) |
+	       pipeline;
 }
 
 static fuse_ino_t build_ino(uint64_t kind, uint32_t slot, uint64_t low)
@@ -46,6 +62,14 @@ fuse_ino_t pfs_ino_encode(const struct pfs_ns_node *node)
 		return MOUNT_STATE_DIR;
 	case PFS_NS_STATE_FILE:
 		return MOUNT_VIEW + node->view;
+	case PFS_NS_BY_NAME_DIR:
+		return MOUNT_BY_NAME;
+	case PFS_NS_PROJECTS_DIR:
+		return MOUNT_PROJECTS;
+	case PFS_NS_PROJECT:
+		return mount_ino(MOUNT_PROJECT, node->project, 0);
+	case PFS_NS_NAME_LINK:
+		return mount_ino(MOUNT_NAME_LINK, node->project, node->pipeline);
 	case PFS_NS_PIPELINE:
 		return pipeline_ino(PIPELINE_DIR, node->pipeline, 0);
 	case PFS_NS_LATEST:
@@ -81,6 +105,37 @@ static int decode_pipeline(uint64_t rest, struct pfs_ns_node *node)
 	return 0;
 }
 
+static int decode_mount(uint64_t ino, struct pfs_ns_node *node)
+{
+	uint64_t which = ino >> MOUNT_WHICH_SHIFT;
+
+	node->project = (uint32_t)((ino >> MOUNT_PROJECT_SHIFT) & MOUNT_PROJECT_MASK);
+	node->pipeline = (uint32_t)ino;
+	if (which == MOUNT_NAME_LINK) {
+		node->kind = PFS_NS_NAME_LINK;
+		return 0;
+	}
+	if (which == MOUNT_PROJECT && node->project && !node->pipeline) {
+		node->kind = PFS_NS_PROJECT;
+		return 0;
+	}
+	node->project = node->pipeline = 0;
+	if (ino == FUSE_ROOT_ID)
+		node->kind = PFS_NS_ROOT;
+	else if (ino == MOUNT_STATE_DIR)
+		node->kind = PFS_NS_STATE_DIR;
+	else if (ino >= MOUNT_VIEW && ino < MOUNT_VIEW + MOUNT_VIEWS) {
+		node->kind = PFS_NS_STATE_FILE;
+		node->view = (uint32_t)(ino - MOUNT_VIEW);
+	} else if (ino == MOUNT_BY_NAME)
+		node->kind = PFS_NS_BY_NAME_DIR;
+	else if (ino == MOUNT_PROJECTS)
+		node->kind = PFS_NS_PROJECTS_DIR;
+	else
+		return -ESTALE;
+	return 0;
+}
+
 int pfs_ino_decode(fuse_ino_t ino, struct pfs_ns_node *node)
 {
 	uint64_t kind = ino >> KIND_SHIFT;
@@ -89,16 +144,7 @@ int pfs_ino_decode(fuse_ino_t ino, struct pfs_ns_node *node)
 	memset(node, 0, sizeof(*node));
 	switch (kind) {
 	case KIND_MOUNT:
-		if (ino == FUSE_ROOT_ID)
-			node->kind = PFS_NS_ROOT;
-		else if (ino == MOUNT_STATE_DIR)
-			node->kind = PFS_NS_STATE_DIR;
-		else if (ino >= MOUNT_VIEW && ino < MOUNT_VIEW + MOUNT_VIEWS) {
-			node->kind = PFS_NS_STATE_FILE;
-			node->view = (uint32_t)(ino - MOUNT_VIEW);
-		} else
-			return -ESTALE;
-		return 0;
+		return decode_mount(ino, node);
 	case KIND_PIPELINE:
 		return decode_pipeline(rest, node);
 	default:

@@ -3,6 +3,12 @@
  *   00 | 1                                     the root
  *   00 | 2                                     /.pipelinefs
  *   00 | 3 + view (views.h)                    its files
+ *   00 | 7, 8                                  /by-name, /projects
+ *   00 | 1 (6) | project + 1 (24) | pipeline (32)
+ *                                              a name link: of by-name/
+ *                                              (project 0), or of a
+ *                                              project's directory
+ *   00 | 2 (6) | project + 1 (24) | 0 (32)     a project's directory
  *   01 | which (6) | build (24) | pipeline (32) a pipeline's directory (0),
  *                                              its files (2 + view), its
  *                                              "latest" link (1) with the
@@ -14,7 +20,8 @@
  *                                              kernel's page of another
  *   11 | build slot (22 bits) | path (40 bits) a node of a build's tree
  *
- * Slots are the cache's small numbers for pipelines and builds (cache.h),
+ * Slots are the cache's small numbers for pipelines, builds and projects
+ * (cache.h),
  * paths the model's path hashes (model.h). Nothing is stored per inode, so
  * the kernel may hold any number of them at no cost to the daemon, the
  * same node has the same number in a readdir, a stat and after a refresh,

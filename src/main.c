@@ -55,6 +55,10 @@ static int build_modules(struct daemon *d)
 		.workers = d->opts.max_requests,
 		.prefetch = d->opts.prefetch,
 		.tz = d->opts.timezone,
+		.list_ttl = d->opts.list_ttl,
+		.history_days = d->opts.history_days,
+		.projects = d->opts.projects,
+		.fixed_root = d->opts.pipelines[0] != NULL,
 	};
 	char err[512];
 	char **id;

@@ -1,5 +1,5 @@
 /* namespace.c - see namespace.h */
-#include "namespace.h"
+#include "namespace_internal.h"
 #include "inode.h"
 #include "names.h"
 #include "summary.h"
@@ -12,19 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The kernel may keep what never changes (a completed build) this long. */
-#define IMMUTABLE_TIMEOUT (24.0 * 3600)
 
-struct pfs_ns {
-	struct pfs_cache *cache;
-	double ttl;
-	uid_t uid;
-	gid_t gid;
-	struct timespec mount_time;
-	uint64_t build_root_hash;	/* path hash of every build directory */
-	struct pfs_views *views;
-	uint64_t wait_lookups;		/* atomic: numbers each wait node */
-};
 
 /* Not a pipeline id: no id starts with a dot, and shells, prompts and git
  * probe for such names all the time. */
@@ -69,13 +57,13 @@ void pfs_ns_free(struct pfs_ns *ns)
 	g_free(ns);
 }
 
-static struct timespec ns_time(int64_t ns)
+struct timespec pfs_ns_time(int64_t ns)
 {
 	return (struct timespec){ .tv_sec = ns / 1000000000,
 				  .tv_nsec = ns % 1000000000 };
 }
 
-static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
+void pfs_ns_fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 		      mode_t type, off_t size, struct timespec mtime,
 		      double timeout)
 {
@@ -96,7 +84,7 @@ static void fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 
 static double kernel_timeout(double fresh_for)
 {
-	return fresh_for > IMMUTABLE_TIMEOUT ? IMMUTABLE_TIMEOUT : fresh_for;
+	return fresh_for > PFS_NS_IMMUTABLE_TIMEOUT ? PFS_NS_IMMUTABLE_TIMEOUT : fresh_for;
 }
 
 /* The build of @node and its node index in @build_node. */
@@ -141,7 +129,7 @@ static int resolve_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 	return res;
 }
 
-static void set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
+void pfs_ns_set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
 		     uint32_t pipeline, uint32_t build, uint64_t path_hash)
 {
 	node->kind = kind;
@@ -221,8 +209,8 @@ static void build_node_attr(struct pfs_ns *ns, uint32_t slot,
 	default:
 		len = n->content_len;
 	}
-	fill_attr(ns, attr, node_type(n), n->is_dir ? 0 : (off_t)len,
-		  ns_time(MAX(pfs_build_node_ns(build, node), changed_ns)),
+	pfs_ns_fill_attr(ns, attr, node_type(n), n->is_dir ? 0 : (off_t)len,
+		  pfs_ns_time(MAX(pfs_build_node_ns(build, node), changed_ns)),
 		  timeout);
 	if (n->is_dir)
 		attr->st.st_nlink += build_subdirs(build, node);
@@ -264,7 +252,7 @@ static int latest_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (res == 0)
 		/* the link as it was named: no longer the latest, a look again
 		 * finds the one that is */
-		fill_attr(ns, attr, S_IFLNK, (off_t)strlen(own), changed,
+		pfs_ns_fill_attr(ns, attr, S_IFLNK, (off_t)strlen(own), changed,
 			  strcmp(own, target) == 0 ? kernel_timeout(fresh_for) : 0);
 	if (res == 0 && make) {
 		pfs_cache_ref_pipeline(ns->cache, node->pipeline, 1);
@@ -315,6 +303,7 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			return -ESTALE;
 	}
 	prefetch_listing(ns, pipeline_id, true);
+	pfs_cache_refresh_lists(ns->cache, pipeline_id);
 	changed = pfs_cache_listing_changed(ns->cache, pipeline_id, &version);
 	if (changed.tv_sec == 0)
 		changed = ns->mount_time;
@@ -324,13 +313,13 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	 * the order of ls -lt stays that of the builds' times */
 	newest_ns = pfs_cache_newest_change(ns->cache, pipeline_id);
 	if (newest_ns)
-		changed = ns_time(newest_ns + version);
-	fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
+		changed = pfs_ns_time(newest_ns + version);
+	pfs_ns_fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	/* every pipeline, every build is a directory ("latest" a link) */
 	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id) +
 			     (pipeline_id ? 0 : 1);	/* .pipelinefs */
 	/* a pipeline's name always leads to the same directory */
-	attr->entry_timeout = IMMUTABLE_TIMEOUT;
+	attr->entry_timeout = PFS_NS_IMMUTABLE_TIMEOUT;
 	return 0;
 }
 
@@ -358,9 +347,9 @@ static int view_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	if (res < 0)
 		return res;
 	pfs_views_stat(ns->views, node->view, pipeline_id, &size, &mtime_ns);
-	fill_attr(ns, attr, S_IFREG, (off_t)size,
-		  mtime_ns ? ns_time(mtime_ns) : ns->mount_time, 0);
-	attr->entry_timeout = IMMUTABLE_TIMEOUT;
+	pfs_ns_fill_attr(ns, attr, S_IFREG, (off_t)size,
+		  mtime_ns ? pfs_ns_time(mtime_ns) : ns->mount_time, 0);
+	attr->entry_timeout = PFS_NS_IMMUTABLE_TIMEOUT;
 	return 0;
 }
 
@@ -407,15 +396,23 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 		latest = *node;
 		return latest_attr(ns, reader, &latest, false, attr);
 	case PFS_NS_STATE_DIR:	/* what is in it changes all the time */
-		fill_attr(ns, attr, S_IFDIR, 0, ns_time(g_get_real_time() * 1000), 0);
-		attr->entry_timeout = IMMUTABLE_TIMEOUT;
+		pfs_ns_fill_attr(ns, attr, S_IFDIR, 0, pfs_ns_time(g_get_real_time() * 1000), 0);
+		attr->entry_timeout = PFS_NS_IMMUTABLE_TIMEOUT;
 		return 0;
 	case PFS_NS_PIPELINE_FILE:
 	case PFS_NS_STATE_FILE:
 		return view_attr(ns, node, attr);
 	case PFS_NS_WAIT:
 		return wait_attr(ns, reader, node, attr);
+	case PFS_NS_BY_NAME_DIR:
+	case PFS_NS_PROJECTS_DIR:
+	case PFS_NS_PROJECT:
+	case PFS_NS_NAME_LINK:
+		return pfs_ns_account_getattr(ns, node, attr);
 	case PFS_NS_BUILD:
+		/* a build only listed in history: ls -l fetches nothing */
+		if (pfs_ns_history_attr(ns, node, attr) == 0)
+			return 0;
 		break;
 	}
 	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
@@ -462,13 +459,18 @@ static int lookup_in_root(struct pfs_ns *ns, struct pfs_reader *reader,
 		child->kind = PFS_NS_STATE_DIR;
 		return pfs_ns_getattr(ns, reader, child, attr);
 	}
+	/* real pipeline ids are 32 hex digits: these names are free */
+	if (strcmp(name, PFS_NS_BY_NAME) == 0 || strcmp(name, PFS_NS_PROJECTS) == 0) {
+		child->kind = name[0] == 'b' ? PFS_NS_BY_NAME_DIR : PFS_NS_PROJECTS_DIR;
+		return pfs_ns_getattr(ns, reader, child, attr);
+	}
 	if (name[0] == '.' || !pfs_name_is_valid_id(name))
 		return -ENOENT;
 	res = pfs_cache_check_pipeline(ns->cache, reader, name);
 	if (res < 0)
 		return res;
 	pfs_cache_pipeline_slot(ns->cache, name, &slot);
-	set_node(child, PFS_NS_PIPELINE, slot, 0, 0);
+	pfs_ns_set_node(child, PFS_NS_PIPELINE, slot, 0, 0);
 	res = pfs_ns_getattr(ns, reader, child, attr);
 	if (res == 0)
 		pfs_cache_ref_pipeline(ns->cache, slot, 1);
@@ -489,14 +491,14 @@ static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (!pipeline_id)
 		return -ESTALE;
 	if (strcmp(name, "latest") == 0) {
-		set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
+		pfs_ns_set_node(child, PFS_NS_LATEST, parent->pipeline, 0, 0);
 		return latest_attr(ns, reader, child, true, attr);
 	}
 	/* no build id starts with a dot: .git and the like cost nothing */
 	if (name[0] == '.')
 		return -ENOENT;
 	if (view_named(name, true) >= 0) {
-		set_node(child, PFS_NS_PIPELINE_FILE, parent->pipeline, 0, 0);
+		pfs_ns_set_node(child, PFS_NS_PIPELINE_FILE, parent->pipeline, 0, 0);
 		child->view = (uint32_t)view_named(name, true);
 		res = view_attr(ns, child, attr);
 		if (res == 0)
@@ -508,7 +510,7 @@ static int lookup_in_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (pfs_cache_build_slot(ns->cache, pipeline_id, name,
 				 PFS_INO_MAX_BUILDS, &slot) < 0)
 		return -ENOSPC;
-	set_node(child, PFS_NS_BUILD, 0, slot, ns->build_root_hash);
+	pfs_ns_set_node(child, PFS_NS_BUILD, 0, slot, ns->build_root_hash);
 	res = pfs_ns_getattr(ns, reader, child, attr);
 	if (res == 0)
 		pfs_cache_ref_build(ns->cache, slot, 1);
@@ -532,14 +534,14 @@ static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (index == PFS_NODE_NONE) {
 		res = -ENOENT;
 	} else if (build->nodes[index].kind == PFS_NODE_WAIT) {
-		set_node(child, PFS_NS_WAIT, 0, parent->build,
+		pfs_ns_set_node(child, PFS_NS_WAIT, 0, parent->build,
 			 __atomic_add_fetch(&ns->wait_lookups, 1, __ATOMIC_RELAXED) &
 			 PFS_PATH_HASH_MASK);
 		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
 		attr->timeout = attr->entry_timeout = 0;
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	} else {
-		set_node(child, PFS_NS_BUILD, 0, parent->build,
+		pfs_ns_set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
 		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
@@ -562,6 +564,10 @@ int pfs_ns_lookup(struct pfs_ns *ns, struct pfs_reader *reader,
 		return lookup_in_build(ns, reader, parent, name, child, attr);
 	case PFS_NS_STATE_DIR:
 		return lookup_in_state_dir(ns, name, child, attr);
+	case PFS_NS_BY_NAME_DIR:
+	case PFS_NS_PROJECTS_DIR:
+	case PFS_NS_PROJECT:
+		return pfs_ns_account_lookup(ns, reader, parent, name, child, attr);
 	default:
 		break;
 	}
@@ -576,6 +582,12 @@ static void add_kernel_refs(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	case PFS_NS_ROOT:
 	case PFS_NS_STATE_DIR:
 	case PFS_NS_STATE_FILE:
+	case PFS_NS_BY_NAME_DIR:
+	case PFS_NS_PROJECTS_DIR:
+	case PFS_NS_PROJECT:
+		break;
+	case PFS_NS_NAME_LINK:	/* its slot must keep naming its pipeline */
+		pfs_cache_ref_pipeline(ns->cache, node->pipeline, delta);
 		break;
 	case PFS_NS_LATEST:	/* and the build it points at */
 		pfs_cache_ref_build(ns->cache, node->build, delta);
@@ -633,6 +645,8 @@ int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 		pfs_build_unref(build);
 		return res;
 	}
+	if (node->kind == PFS_NS_NAME_LINK)
+		return pfs_ns_account_readlink(ns, node, target);
 	if (node->kind != PFS_NS_LATEST)
 		return -EINVAL;
 	/* the node is its target: no request (the lookup made the node) */
@@ -654,7 +668,7 @@ static uint32_t cookie_hash(const char *name)
 	return hash ? hash : 1;	/* 0 stands for the end of the listing */
 }
 
-static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
+struct pfs_ns_dirent *pfs_ns_add_entry(GArray *entries, const char *name,
 				       mode_t type)
 {
 	struct pfs_ns_dirent entry = { .name = g_strdup(name), .type = type,
@@ -665,31 +679,50 @@ static struct pfs_ns_dirent *add_entry(GArray *entries, const char *name,
 }
 
 /* "." and "..": with their inode numbers, or readdir(3) skips them. */
-static void add_dots(GArray *entries, const struct pfs_ns_node *dir,
+void pfs_ns_add_dots(GArray *entries, const struct pfs_ns_node *dir,
 		     const struct pfs_ns_node *parent)
 {
-	add_entry(entries, ".", S_IFDIR)->node = *dir;
-	add_entry(entries, "..", S_IFDIR)->node = *parent;
+	pfs_ns_add_entry(entries, ".", S_IFDIR)->node = *dir;
+	pfs_ns_add_entry(entries, "..", S_IFDIR)->node = *parent;
 }
 
-static void list_root(struct pfs_ns *ns, const struct pfs_ns_node *dir,
-		      GArray *entries)
+static int list_root(struct pfs_ns *ns, struct pfs_reader *reader,
+		     const struct pfs_ns_node *dir, GArray *entries)
 {
-	char **ids = pfs_cache_list_pipelines(ns->cache);
-	char **id;
+	bool fixed = pfs_cache_fixed_root(ns->cache);
+	char **ids, **id;
 	uint32_t slot;
 
-	add_dots(entries, dir, dir);	/* the mount's ".." is the kernel's */
-	add_entry(entries, STATE_DIR_NAME, S_IFDIR)->node.kind = PFS_NS_STATE_DIR;
-	prefetch_listing(ns, NULL, false);
+	/* the account's pipelines; a failing service leaves those known */
+	if (!fixed) {
+		int res = pfs_cache_load_catalog(ns->cache, reader);
+
+		if (res == -EACCES || res == -EINTR)
+			return res;
+	}
+	ids = pfs_cache_list_pipelines(ns->cache);
+	pfs_ns_add_dots(entries, dir, dir);	/* the mount's ".." is the kernel's */
+	pfs_ns_add_entry(entries, STATE_DIR_NAME, S_IFDIR)->node.kind = PFS_NS_STATE_DIR;
+	/* with pipelines= they are found by name only: a glob or a crawl of
+	 * the root must not cost the list calls that fill them */
+	if (!fixed) {
+		pfs_ns_add_entry(entries, PFS_NS_BY_NAME, S_IFDIR)->node.kind = PFS_NS_BY_NAME_DIR;
+		pfs_ns_add_entry(entries, PFS_NS_PROJECTS, S_IFDIR)->node.kind = PFS_NS_PROJECTS_DIR;
+	}
+	/* a crawl of pipelines= goes into each: their latest calls, in batch
+	 * calls, start now; the whole account's would cost as many calls
+	 * again as listing it did */
+	if (fixed)
+		prefetch_listing(ns, NULL, false);
 	for (id = ids; *id; id++) {
 		pfs_cache_pipeline_slot(ns->cache, *id, &slot);
-		set_node(&add_entry(entries, *id, S_IFDIR)->node,
+		pfs_ns_set_node(&pfs_ns_add_entry(entries, *id, S_IFDIR)->node,
 			 PFS_NS_PIPELINE, slot, 0, 0);
 		/* listed: never recycled, the pin is not needed */
 		pfs_cache_unpin_pipeline(ns->cache, slot);
 	}
 	g_strfreev(ids);
+	return 0;
 }
 
 static void list_views(GArray *entries, const struct pfs_ns_node *dir,
@@ -698,10 +731,10 @@ static void list_views(GArray *entries, const struct pfs_ns_node *dir,
 	int view;
 
 	for (view = PFS_VIEW_EVENTS; view <= (int)last; view++) {
-		struct pfs_ns_node *node = &add_entry(entries, pfs_view_name(view),
+		struct pfs_ns_node *node = &pfs_ns_add_entry(entries, pfs_view_name(view),
 						      S_IFREG)->node;
 
-		set_node(node, kind, dir->pipeline, 0, 0);
+		pfs_ns_set_node(node, kind, dir->pipeline, 0, 0);
 		node->view = (uint32_t)view;
 	}
 }
@@ -710,7 +743,7 @@ static void list_state_dir(const struct pfs_ns_node *dir, GArray *entries)
 {
 	struct pfs_ns_node root = { .kind = PFS_NS_ROOT };
 
-	add_dots(entries, dir, &root);
+	pfs_ns_add_dots(entries, dir, &root);
 	list_views(entries, dir, PFS_NS_STATE_FILE, PFS_VIEW_METRICS);
 }
 
@@ -723,10 +756,15 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 	char **ids, **id, *latest = NULL;
 	double fresh_for;
 	uint32_t slot;
+	int res;
 
 	if (!pipeline_id)
 		return -ESTALE;
-	add_dots(entries, dir, &root);
+	/* its builds of the last days; a failing service leaves those known */
+	res = pfs_cache_load_history(ns->cache, reader, pipeline_id);
+	if (res == -EACCES || res == -EINTR)
+		return res;
+	pfs_ns_add_dots(entries, dir, &root);
 	prefetch_listing(ns, pipeline_id, false);
 	/* only what can be looked up: "latest" once the service named a
 	 * build (ls -l of a pipeline it does not know shows no dangling
@@ -738,7 +776,7 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 				     &fresh_for, NULL);
 	if (latest && pfs_cache_build_slot(ns->cache, pipeline_id, latest,
 					   PFS_INO_MAX_BUILDS, &slot) == 0) {
-		set_node(&add_entry(entries, "latest", S_IFLNK)->node,
+		pfs_ns_set_node(&pfs_ns_add_entry(entries, "latest", S_IFLNK)->node,
 			 PFS_NS_LATEST, dir->pipeline, slot, 0);
 		/* listed: never recycled */
 		pfs_cache_unpin_build(ns->cache, slot);
@@ -751,7 +789,7 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 					 PFS_INO_MAX_BUILDS, &slot) == 0) {
 			/* only d_ino: readdirplus hands no attributes for
 			 * these, so the kernel takes no reference */
-			set_node(&add_entry(entries, *id, S_IFDIR)->node,
+			pfs_ns_set_node(&pfs_ns_add_entry(entries, *id, S_IFDIR)->node,
 				 PFS_NS_BUILD, 0, slot, ns->build_root_hash);
 			pfs_cache_unpin_build(ns->cache, slot);
 		}
@@ -777,7 +815,7 @@ static void build_dotdot(struct pfs_ns *ns, const struct pfs_ns_node *dir,
 		 pfs_cache_build_of_slot(ns->cache, dir->build, &pipeline_id,
 					 &build_id) == 0 &&
 		 pfs_cache_pipeline_slot(ns->cache, pipeline_id, &slot) == 0) {
-		set_node(parent, PFS_NS_PIPELINE, slot, 0, 0);
+		pfs_ns_set_node(parent, PFS_NS_PIPELINE, slot, 0, 0);
 		/* it has builds seen: never recycled */
 		pfs_cache_unpin_pipeline(ns->cache, slot);
 	}
@@ -796,7 +834,7 @@ static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (res < 0)
 		return res;
 	build_dotdot(ns, dir, build, index, &parent);
-	add_dots(entries, dir, &parent);
+	pfs_ns_add_dots(entries, dir, &parent);
 	for (child = build->nodes[index].first_child; child != PFS_NODE_NONE;
 	     child = build->nodes[child].next_sibling) {
 		const struct pfs_node *n = &build->nodes[child];
@@ -805,9 +843,9 @@ static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 		/* found by name only: grep -r, find, tar must not block on it */
 		if (n->kind == PFS_NODE_WAIT)
 			continue;
-		entry = add_entry(entries, pfs_build_node_name(build, child),
+		entry = pfs_ns_add_entry(entries, pfs_build_node_name(build, child),
 				  node_type(n));
-		set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
+		pfs_ns_set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
 		/* known without a request: readdirplus can hand it over */
 		build_node_attr(ns, dir->build, build, child, fresh_for, &entry->attr);
 		entry->has_attr = true;
@@ -830,7 +868,12 @@ int pfs_ns_list(struct pfs_ns *ns, struct pfs_reader *reader,
 	*out = NULL;
 	switch (dir->kind) {
 	case PFS_NS_ROOT:
-		list_root(ns, dir, entries);
+		res = list_root(ns, reader, dir, entries);
+		break;
+	case PFS_NS_BY_NAME_DIR:
+	case PFS_NS_PROJECTS_DIR:
+	case PFS_NS_PROJECT:
+		res = pfs_ns_account_list(ns, reader, dir, entries);
 		break;
 	case PFS_NS_PIPELINE:
 		res = list_pipeline(ns, reader, dir, entries);
@@ -1090,7 +1133,7 @@ static void forget_build(uint32_t build_slot, const struct pfs_build *build,
 	uint32_t i;
 
 	for (i = 0; i < build->n_nodes; i++) {
-		set_node(&node, PFS_NS_BUILD, 0, build_slot, build->nodes[i].path_hash);
+		pfs_ns_set_node(&node, PFS_NS_BUILD, 0, build_slot, build->nodes[i].path_hash);
 		ctx->forget(&node, ctx->arg);
 	}
 }

@@ -1,8 +1,12 @@
 /* namespace.h - the mount's directory tree, resolved over the cache.
  *
- *   /                                   the pipelines listed or looked up
+ *   /                                   the pipelines listed (the account's,
+ *                                       or pipelines=) or looked up
  *   /.pipelinefs/                       health, metrics, summary, events
- *   /<pipeline>/                        "latest", the builds seen, and
+ *   /by-name/<name>                     symlink to ../<pipeline>
+ *   /projects/<project>/<name>          symlink to ../../<pipeline>
+ *   /<pipeline>/                        "latest", its history and the
+ *                                       builds seen, and
  *   /<pipeline>/events, summary         the pipeline's (views.h)
  *   /<pipeline>/latest                  symlink to the newest build
  *   /<pipeline>/<build>/...             the build's tree (model.h)
@@ -33,6 +37,10 @@ enum pfs_ns_kind {
 	PFS_NS_STATE_DIR,	/* /.pipelinefs */
 	PFS_NS_STATE_FILE,	/* a file of it */
 	PFS_NS_WAIT,		/* one reader's `wait` of a build */
+	PFS_NS_BY_NAME_DIR,	/* /by-name */
+	PFS_NS_PROJECTS_DIR,	/* /projects */
+	PFS_NS_PROJECT,		/* /projects/<project name> */
+	PFS_NS_NAME_LINK,	/* a pipeline's name in by-name/ or a project */
 };
 
 /* A plain value: nothing to free. */
@@ -43,6 +51,8 @@ struct pfs_ns_node {
 	uint64_t path_hash;	/* BUILD: which node of the build's tree;
 				 * WAIT: which lookup (40 bits) */
 	uint32_t view;		/* PIPELINE_FILE, STATE_FILE: enum pfs_view */
+	uint32_t project;	/* PROJECT, NAME_LINK in a project: its slot
+				 * (cache.h) + 1; 0: a NAME_LINK of by-name/ */
 };
 
 struct pfs_ns_attr {

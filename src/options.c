@@ -21,6 +21,8 @@
 #define DEFAULT_TIMEOUT 30.0
 #define DEFAULT_MAX_REQUESTS 8
 #define DEFAULT_CACHE_MIB 64.0
+#define DEFAULT_LIST_TTL 60.0
+#define DEFAULT_HISTORY_DAYS 7
 /* Requests that hang hold a thread each: keep enough for the rest. */
 #define DEFAULT_MAX_THREADS "-omax_threads=64"
 
@@ -45,6 +47,10 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("region", region),
 	PFS_OPT("iam_endpoint", iam_endpoint),
 	PFS_OPT("cacert", cacert),
+	/* lead: the account */
+	PFS_OPT("projects", projects_text),
+	PFS_OPT("list_ttl", list_ttl_text),
+	PFS_OPT("history", history_text),
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
@@ -90,7 +96,14 @@ static void print_usage(const char *progname)
 	       "                           ask IAM for a token with this user's password\n"
 	       "                           (the first line of PATH), renewed before it\n"
 	       "                           expires\n"
-	       "    -o pipelines=ID[:ID]   pipelines listed at the root\n"
+	       "    -o pipelines=ID[:ID]   pipelines listed at the root (default:\n"
+	       "                           every pipeline the account can see)\n"
+	       "    -o projects=ID[:ID]    only the pipelines of these CodeArts\n"
+	       "                           projects\n"
+	       "    -o list_ttl=SECONDS    freshness of the pipeline list and of\n"
+	       "                           build history (1-86400, default: 60)\n"
+	       "    -o history=DAYS        days of builds listed in a pipeline\n"
+	       "                           (0-366, default: 7; 0: only those seen)\n"
 	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
 	       "                           'latest' (1-86400, default: 5)\n"
 	       "    -o timeout=SECONDS     limit of one HTTP request, and of all a\n"
@@ -331,15 +344,33 @@ static int check_token_source(struct pfs_options *opts)
 	return 0;
 }
 
-static int check_pipelines(struct pfs_options *opts)
+/* A ':'-separated list of ids in *@out (NULL-ended; empty when @text is
+ * NULL); -1 after a one-line error naming the first bad one. */
+static int split_ids(const char *name, const char *what, const char *text,
+		     char ***out)
 {
 	char **id;
 
-	opts->pipelines = g_strsplit(opts->pipelines_text ? opts->pipelines_text : "",
-				     ":", -1);
-	for (id = opts->pipelines; *id; id++)
+	*out = g_strsplit(text ? text : "", ":", -1);
+	for (id = *out; *id; id++)
 		if (!pfs_name_is_valid_id(*id))
-			return fail("pipelines: '%s' is not a pipeline id", *id);
+			return fail("%s: '%s' is not a %s id", name, *id, what);
+	return 0;
+}
+
+static int check_pipelines(struct pfs_options *opts)
+{
+	if (split_ids("pipelines", "pipeline", opts->pipelines_text,
+		      &opts->pipelines) < 0 ||
+	    split_ids("projects", "CodeArts project", opts->projects_text,
+		      &opts->projects) < 0)
+		return -1;
+	if (opts->projects_text && !opts->projects[0])
+		return fail("projects=: expected project ids separated by ':'");
+	if (!opts->projects_text) {
+		g_strfreev(opts->projects);
+		opts->projects = NULL;
+	}
 	return 0;
 }
 
@@ -359,6 +390,7 @@ static int parse_whole(const char *name, const char *text, unsigned min,
 static int check_numbers(struct pfs_options *opts)
 {
 	unsigned prefetch = (unsigned)opts->prefetch;
+	unsigned history = opts->history_days;
 
 	/* || stops at the first bad value: one error line, not several */
 	/* under a second every lookup, stat and read of a file would ask the
@@ -371,9 +403,13 @@ static int check_numbers(struct pfs_options *opts)
 	    parse_number("rate", opts->rate_text, 0, 1e6, &opts->rate) < 0 ||
 	    parse_number("cache_size", opts->cache_size_text, 0, 1 << 20,
 			 &opts->cache_mib) < 0 ||
-	    parse_whole("prefetch", opts->prefetch_text, 0, 1, &prefetch) < 0)
+	    parse_whole("prefetch", opts->prefetch_text, 0, 1, &prefetch) < 0 ||
+	    parse_number("list_ttl", opts->list_ttl_text, 1, 86400,
+			 &opts->list_ttl) < 0 ||
+	    parse_whole("history", opts->history_text, 0, 366, &history) < 0)
 		return -1;
 	opts->prefetch = (int)prefetch;
+	opts->history_days = history;
 	return 0;
 }
 
@@ -459,6 +495,8 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	opts->max_requests = DEFAULT_MAX_REQUESTS;
 	opts->cache_mib = DEFAULT_CACHE_MIB;
 	opts->prefetch = 1;
+	opts->list_ttl = DEFAULT_LIST_TTL;
+	opts->history_days = DEFAULT_HISTORY_DAYS;
 	if (fuse_opt_parse(args, opts, option_table, option_proc) < 0)
 		return -1;
 	if (opts->show_help) {
@@ -509,6 +547,10 @@ void pfs_options_free(struct pfs_options *opts)
 	g_free(opts->region);
 	g_free(opts->iam_endpoint);
 	g_free(opts->cacert);
+	g_strfreev(opts->projects);
+	free(opts->projects_text);
+	free(opts->list_ttl_text);
+	free(opts->history_text);
 	if (opts->timezone)
 		g_time_zone_unref(opts->timezone);
 	for (i = 0; i < 3 && i < opts->n_positional; i++)

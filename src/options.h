@@ -35,6 +35,13 @@ struct pfs_options {
 				 * $SSL_CERT_FILE; NULL: libcurl's default */
 	const char *cacert_source;	/* "cacert", "CURL_CA_BUNDLE" or
 					 * "SSL_CERT_FILE": for messages */
+	/* the account's pipelines and history (lead): */
+	char **projects;	/* NULL-ended CodeArts project ids, or NULL: all */
+	double list_ttl;	/* seconds a pipeline list or history stays fresh */
+	unsigned history_days;	/* days of build history listed; 0: none */
+	char *projects_text;
+	char *list_ttl_text;
+	char *history_text;
 	/* as given, before checking: */
 	char *pipelines_text;
 	char *ttl_text;

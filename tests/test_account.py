@@ -1,0 +1,212 @@
+"""Issue 8: every pipeline of the account, by name, and build history.
+
+Through real mounts against the simulator: the root lists the pipeline list
+call's answer (every page, fresh for list_ttl), by-name/ and projects/ are
+symlinks made of it, a pipeline lists its builds of the last history=DAYS
+days from its project's build-result (date windows, every page) with times
+and no per-build request, and errors that come in 200 bodies are errors.
+"""
+import errno
+import os
+import pathlib
+
+import pytest
+
+from conftest import (DEFAULT_PROJECT_ID, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+                      api_epoch, entries, health, history_scenario, history_starts,
+                      log_lines, many_pipelines_scenario, numbered_id, read, wait_until)
+
+LIST_PATH = "/v3/pipelines/list"
+HISTORY_PATH = "/v3/pipelines/build-result"
+
+
+def calls(sim, path):
+    return [entry for entry in sim.requests() if entry["path"] == path]
+
+
+def status_calls(sim):
+    return [entry for entry in sim.requests() if entry["path"].endswith("/status")]
+
+
+def test_root_lists_every_pipeline_over_pages_and_a_second_ls_costs_nothing(
+        sim_factory, mount_factory, tmp_path):
+    scenario = many_pipelines_scenario(120)
+    sim = sim_factory(scenario)
+    mount = mount_factory(sim.url, tmp_path / "mnt")
+    assert sim.requests() == [], "nothing is fetched at mount"
+    ids = [numbered_id("pipeline", n) for n in range(120)]
+    assert entries(mount.mountpoint) == ids
+    pages = calls(sim, LIST_PATH)
+    assert [page["method"] for page in pages] == ["POST"] * 3
+    assert sorted(eval_json(page["body"])["offset"] for page in pages) == [0, 50, 100]
+    assert all(eval_json(page["body"])["limit"] == 50 for page in pages)
+    assert entries(mount.mountpoint) == ids
+    assert len(calls(sim, LIST_PATH)) == 3, "a second ls within list_ttl costs no request"
+    assert status_calls(sim) == [], "listing the root fetches no pipeline's status"
+
+
+def eval_json(text):
+    import json
+    return json.loads(text)
+
+
+def test_list_ttl_refreshes_the_list(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(many_pipelines_scenario(3))
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1})
+    first = entries(mount.mountpoint)
+    assert len(first) == 3
+    scenario = many_pipelines_scenario(4)
+    sim.set_scenario(scenario)
+    wait_until(lambda: len(entries(mount.mountpoint)) == 4, message="the new pipeline listed")
+    assert numbered_id("pipeline", 3) in entries(mount.mountpoint)
+
+
+def test_a_pipeline_gone_from_the_list_leaves_the_root(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(many_pipelines_scenario(3))
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1})
+    assert len(entries(mount.mountpoint)) == 3
+    sim.set_scenario(many_pipelines_scenario(2))
+    wait_until(lambda: len(entries(mount.mountpoint)) == 2, message="the pipeline unlisted")
+
+
+@pytest.mark.parametrize("mount_options", [{"pipelines": f"{PIPELINE_RUNNING}:{PIPELINE_SUCCESS}"}])
+def test_pipelines_option_shows_exactly_those_and_lists_nothing(mnt, sim):
+    assert entries(mnt) == [PIPELINE_RUNNING, PIPELINE_SUCCESS]
+    assert calls(sim, LIST_PATH) == []
+    assert sorted(os.listdir(mnt)) == sorted([".pipelinefs", PIPELINE_RUNNING, PIPELINE_SUCCESS])
+    # by-name/ is found by path still, from the list call
+    assert sorted(os.listdir(mnt / "by-name")) == sorted(["集成流水线", "后端服务-backend"])
+    assert os.readlink(mnt / "by-name" / "集成流水线") == f"../{PIPELINE_RUNNING}"
+
+
+def test_projects_option_narrows_the_list(sim_factory, mount_factory, tmp_path):
+    projects = [numbered_id("project", n) for n in range(3)]
+    sim = sim_factory(many_pipelines_scenario(9, projects=projects))
+    mount = mount_factory(sim.url, tmp_path / "mnt",
+                          {"projects": f"{projects[0]}:{projects[2]}"})
+    listed = entries(mount.mountpoint)
+    assert listed == [numbered_id("pipeline", n) for n in (0, 2, 3, 5, 6, 8)]
+    bodies = [eval_json(page["body"]) for page in calls(sim, LIST_PATH)]
+    assert bodies and all(body["project_ids"] == f"{projects[0]},{projects[2]}"
+                          for body in bodies)
+
+
+HOSTILE = ["deploy/prod", "dup", "dup", "..", "", "\x1b[31mred", "tab\there", "后端服务",
+           "x" * 300]
+
+
+def test_by_name_links_with_hostile_and_duplicate_names(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(many_pipelines_scenario(len(HOSTILE), names=HOSTILE))
+    mount = mount_factory(sim.url, tmp_path / "mnt")
+    by_name = pathlib.Path(mount.mountpoint) / "by-name"
+    names = os.listdir(by_name)
+    assert len(names) == len(HOSTILE) == len(set(names)), names
+    assert "deploy_prod" in names and "dup" in names and "dup~2" in names
+    assert "_[31mred" in names and "tab_here" in names and "后端服务" in names
+    assert all(len(name.encode()) <= 255 and "/" not in name and name not in (".", "..")
+               for name in names)
+    targets = {name: os.readlink(by_name / name) for name in names}
+    assert targets["dup"] == "../" + numbered_id("pipeline", 1)
+    assert targets["dup~2"] == "../" + numbered_id("pipeline", 2)
+    # the fallback for "" and "..": the pipeline's id
+    for n in (3, 4):
+        assert numbered_id("pipeline", n) in names
+    # through the link, the pipeline
+    assert read(by_name / "后端服务" / "1" / "status") == b"completed\n"
+    assert os.path.islink(by_name / "dup")
+
+
+def test_projects_directory(sim_factory, mount_factory, tmp_path):
+    projects = {numbered_id("project", 0): "Team/A", numbered_id("project", 1): "Team/A",
+                numbered_id("project", 2): "平台"}
+    sim = sim_factory(many_pipelines_scenario(6, projects=projects,
+                                              names=lambda n: f"p{n % 2}"))
+    mount = mount_factory(sim.url, tmp_path / "mnt")
+    root = pathlib.Path(mount.mountpoint) / "projects"
+    assert sorted(os.listdir(root)) == sorted(["Team_A", "Team_A~2", "平台"])
+    assert sorted(os.listdir(root / "平台")) == ["p0", "p1"]
+    assert os.readlink(root / "平台" / "p0") == "../../" + numbered_id("pipeline", 2)
+    assert os.readlink(root / "Team_A" / "p1") == "../../" + numbered_id("pipeline", 3)
+    assert read(root / "Team_A" / "p0" / "1" / "outcome") == b"success\n"
+    with pytest.raises(FileNotFoundError):
+        os.lstat(root / "nothing")
+
+
+def test_history_lists_builds_newest_first_with_times_and_no_build_request(
+        sim_factory, mount_factory, tmp_path):
+    scenario = history_scenario(days_ago=(0, 2, 30, 31))
+    sim = sim_factory(scenario)
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 45, "prefetch": 0})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert entries(pipeline) == ["latest", "4", "3", "2", "1"], "newest first"
+    windows = calls(sim, HISTORY_PATH)
+    assert len({entry["query"] for entry in windows}) == len(windows) >= 2, \
+        "45 days are asked in windows of at most 28"
+    starts = history_starts(scenario)
+    for build_id in ("1", "2", "3", "4"):
+        stat = os.lstat(pipeline / build_id)
+        start = api_epoch(starts[(numbered_id("history", 0), build_id)])
+        assert stat.st_mtime == start + 300, build_id   # its end_time
+    assert [entry for entry in status_calls(sim) if entry["build_id"]] == [], \
+        "ls -l fetches no build"
+    assert read(pipeline / "2" / "status") == b"completed\n"
+    assert len(calls(sim, HISTORY_PATH)) == len(windows), "fresh for list_ttl"
+
+
+def test_history_days_bound_what_is_listed(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(history_scenario(days_ago=(0, 1, 20)))
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 7, "prefetch": 0})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert entries(pipeline) == ["latest", "3", "2"]
+    assert read(pipeline / "1" / "status") == b"completed\n", "an older build by id"
+    assert entries(pipeline) == ["latest", "3", "2", "1"]
+
+
+def test_history_zero_asks_for_none(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(history_scenario(days_ago=(0, 1)))
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 0, "prefetch": 0})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert entries(pipeline) == ["latest", "2"], "the build latest named, seen"
+    assert calls(sim, HISTORY_PATH) == []
+
+
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_an_error_in_a_200_body_is_an_error(sim, mount_factory, tmp_path, shape):
+    body = ({"error_code": "DEVPIPE.00011104", "error_msg": "bad parameter"} if shape == "flat"
+            else {"error": {"code": "DEVPIPE.00011104", "message": "bad parameter"}})
+    sim.fault(kind="status", status=200, body=body, pipeline_id=PIPELINE_ERROR)
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"pipelines": PIPELINE_ERROR})
+    mnt = pathlib.Path(mount.mountpoint)
+    with pytest.raises(OSError) as error:
+        read(mnt / PIPELINE_ERROR / "12" / "status")
+    assert error.value.errno == errno.EIO
+    assert "DEVPIPE.00011104" in health(mnt).get("last_error", "")
+    log_lines(mount, "HTTP 200 DEVPIPE.00011104 bad parameter")
+
+
+def test_no_permission_in_a_200_body_is_eacces(sim, mount_factory, tmp_path):
+    sim.fault(kind="status", status=200, pipeline_id=PIPELINE_ERROR,
+              body={"error_code": "DEVCP.00014031", "error_msg": "no permission"})
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"pipelines": PIPELINE_ERROR})
+    with pytest.raises(PermissionError):
+        read(pathlib.Path(mount.mountpoint) / PIPELINE_ERROR / "12" / "status")
+
+
+def test_coct_throttling_with_500_is_throttling_not_an_outage(sim, mount_factory, tmp_path):
+    sim.fault(kind="status", status=500, count=1, pipeline_id=PIPELINE_ERROR,
+              body={"error_code": "COCT.0070003", "error_msg": "access too frequent"})
+    mount = mount_factory(sim.url, tmp_path / "mnt",
+                          {"pipelines": PIPELINE_ERROR, "timeout": 20})
+    mnt = pathlib.Path(mount.mountpoint)
+    # waited out within the reader's time, then answered
+    assert read(mnt / PIPELINE_ERROR / "12" / "status") == b"completed\n"
+    assert "COCT.0070003" in health(mnt).get("last_error", "")
+
+
+def test_list_call_errors_leave_the_known_root(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(many_pipelines_scenario(2))
+    sim.fault(kind="status", status=200, pipeline_id="*",
+              body={"error_code": "DEVPIPE.00011104", "error_msg": "bad parameter"})
+    mount = mount_factory(sim.url, tmp_path / "mnt")
+    assert entries(mount.mountpoint) == []
+    log_lines(mount, "pipeline list")
