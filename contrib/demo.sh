@@ -18,9 +18,16 @@ build_pipelinefs build
 mkdir -p "$state" "$mnt"
 if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
 if [ -f "$state/sim.pid" ]; then kill "$(cat "$state/sim.pid")" 2>/dev/null || true; fi
-echo "==> starting the API simulator (token demo-token, contrib/scenarios/demo.json)"
-(umask 077; echo demo-token > "$state/token")
-"$top/contrib/pipelinefs-sim" --port "$port" --token demo-token --quiet \
+scenario=$top/contrib/scenarios/demo.json
+echo "==> starting the API simulator ($scenario)"
+# AK/SK as a user keeps them: the SDKs' INI file, here the scenario's pair
+(umask 077; python3 - "$scenario" > "$state/credentials" <<'EOP'
+import json, sys
+pair = json.load(open(sys.argv[1]))["credentials"][0]
+print("[basic]\nak = %s\nsk = %s" % (pair["ak"], pair["sk"]))
+EOP
+)
+"$top/contrib/pipelinefs-sim" --port "$port" --scenario "$scenario" --quiet \
   > "$state/sim.log" 2>&1 &
 echo $! > "$state/sim.pid"
 url=
@@ -38,7 +45,7 @@ fi
 
 echo "==> mounting $url on $mnt"
 "$top/build/src/pipelinefs" "$url" "$mnt" \
-  -o token_file="$state/token" \
+  -o credentials_file="$state/credentials" \
   -o pipelines=8025ba36a87a4dd5af496708c2961817:c41e7b0f95d24a6e8b3f2a1d07e9c5b8:5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3:75c562a081574ff28224fb2c123a0643
 
 show() { echo; echo "\$ $1"; eval "$1" || true; }
@@ -60,6 +67,7 @@ The demo is mounted on $mnt. Try:
   cat $mnt/c41e7b0f95d24a6e8b3f2a1d07e9c5b8/latest/wait      # blocks until it completes
   grep -r . $mnt/*/latest/failed/*/error_msg
   cat $mnt/.pipelinefs/health
+The keys are in $state/credentials (the SDKs' INI file); every request is signed with them.
 When done, unmount and stop the simulator:
   fusermount3 -u $mnt && kill \$(cat $state/sim.pid)
 EOT
