@@ -94,6 +94,14 @@ def presented(sim):
             for entry in sim.requests() if entry["path"].startswith("/v3/pipelines")]
 
 
+def link_or_errno(path):
+    """readlink, or the errno it failed with: for wait_until while a pause ends."""
+    try:
+        return os.readlink(path)
+    except OSError as error:
+        return error.errno
+
+
 def read_build(mount):
     return read(mount.mountpoint.joinpath(*BUILD))
 
@@ -178,6 +186,76 @@ def test_a_token_file_wins_over_keys(sim, start, tmp_path):
     assert presented(sim) == [("token", None, False, 200)]
 
 
+def iam_calls(sim):
+    return [entry["status"] for entry in sim.requests() if entry["path"] == "/v3/auth/tokens"]
+
+
+@pytest.fixture
+def start_iam(sim, start, tmp_path):
+    """start_iam(password=IAM_PASSWORD, mode=0o600, **options) -> Mount asking the sim's IAM."""
+    def run(password=IAM_PASSWORD, mode=0o600, wait=True, **options):
+        path = write_private(tmp_path / "password", password + "\n", mode)
+        return start({"iam_user": IAM_USER, "iam_domain": IAM_DOMAIN,
+                      "iam_password_file": str(path), "iam_endpoint": sim.url, **options},
+                     wait=wait)
+    return run
+
+
+def test_iam_user_and_password(sim, start_iam):
+    mount = start_iam()
+    assert read_build(mount) == COMPLETED
+    assert iam_calls(sim) == [201]
+    assert presented(sim) == [("iam-token", None, False, 200)]
+    assert log_lines(mount, "credentials: IAM tokens for user builder of account acme")
+    assert_no_secret(mount.log(), "the log")
+
+
+def test_iam_token_is_renewed_before_it_expires(sim, start_iam):
+    sim.auth(iam_token_seconds=4)
+    mount = start_iam(ttl=1)
+    latest = mount.mountpoint / PIPELINE_ERROR / "latest" / "status"
+    assert read(latest) == COMPLETED
+    # renewed at half its life at the latest: a second token long before the first ends
+    wait_until(lambda: len(iam_calls(sim)) >= 2, timeout=3, message="the token renewed")
+    wait_until(lambda: len(iam_calls(sim)) >= 3, timeout=3, message="renewed again")
+    assert read(latest) == COMPLETED
+    assert {status for (_, _, _, status) in presented(sim)} == {200}
+
+
+def test_iam_token_is_renewed_once_after_a_401(sim, start_iam):
+    mount = start_iam()
+    assert read_build(mount) == COMPLETED
+    sim.auth(revoke_iam_tokens=True)
+    latest = mount.mountpoint / PIPELINE_ERROR / "latest"
+    assert errno_of(os.readlink, latest) == errno.EACCES
+    # a new token ends the 401 pause
+    wait_until(lambda: link_or_errno(latest) == "12", timeout=3, message="the new token used")
+    assert iam_calls(sim) == [201, 201]
+    assert presented(sim)[-1] == ("iam-token", None, False, 200)
+
+
+def test_iam_refusing_the_password_is_eacces(sim, start_iam):
+    mount = start_iam(password="not-the-password-1234567890")
+    assert errno_of(read, mount.mountpoint.joinpath(*BUILD)) == errno.EACCES
+    assert log_lines(mount, "IAM refused user builder of account acme")
+    assert presented(sim) == []                         # nothing sent without a token
+    assert_no_secret(mount.log(), "the log")
+
+
+def test_iam_needs_its_host(sim, start, tmp_path):
+    path = write_private(tmp_path / "password", IAM_PASSWORD + "\n")
+    mount = start({"iam_user": IAM_USER, "iam_domain": IAM_DOMAIN,
+                   "iam_password_file": str(path)}, wait=False)
+    assert mount.wait_exit() != 0
+    assert "iam_endpoint" in mount.log()
+
+
+def test_a_loose_password_file_is_warned_about(sim, start_iam):
+    mount = start_iam(mode=0o644)
+    assert read_build(mount) == COMPLETED
+    assert log_lines(mount, "password file", "readable by group or others")
+
+
 # --------------------------------------------------------------------------
 # Keys that change, keys that are wrong
 
@@ -191,7 +269,7 @@ def test_rotated_credentials_file_is_used_at_once(sim, start, tmp_path):
     assert errno_of(os.readlink, latest) == errno.EACCES
     rotate(creds, ini(AK2, SK2))
     # the new keys end the 401 pause: no remount, no long wait
-    wait_until(lambda: os.readlink(latest) == "12", timeout=3, message="the new keys used")
+    wait_until(lambda: link_or_errno(latest) == "12", timeout=3, message="the new keys used")
     assert presented(sim)[-1] == ("aksk", AK2, False, 200)
     assert log_lines(mount, "changed: using the new keys")
 
@@ -218,8 +296,6 @@ def test_wrong_keys_are_eacces_unauthorized_and_paused(sim, start, tmp_path):
     assert_no_secret(mount.log(), "the log")
 
 
-@pytest.mark.xfail(strict=True, reason="api.c (lead) must call pfs_auth_check_refusal() "
-                   "for a 401")
 def test_clock_skew_is_logged_once(sim, start, tmp_path):
     sim.auth(clock_offset=1200)                         # the service's clock is 20 min ahead
     creds = write_private(tmp_path / "credentials", ini())

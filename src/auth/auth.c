@@ -1,6 +1,7 @@
 /* auth.c - see auth.h */
 #include "auth.h"
 #include "credentials.h"
+#include "iam.h"
 #include "log.h"
 #include "sign.h"
 #include "token.h"
@@ -17,6 +18,7 @@ enum source {
 	SOURCE_TOKEN_ENV,	/* PIPELINEFS_TOKEN */
 	SOURCE_KEYS_FILE,	/* credentials_file=, or the SDKs' default */
 	SOURCE_KEYS_ENV,	/* HUAWEICLOUD_SDK_AK/_SK */
+	SOURCE_IAM,		/* iam_user= */
 };
 
 struct pfs_auth {
@@ -24,6 +26,7 @@ struct pfs_auth {
 	/* the token, or for SOURCE_KEYS_FILE the packed keys (credentials.h) */
 	struct pfs_token *token;
 	struct pfs_credentials keys;	/* SOURCE_KEYS_ENV: fixed */
+	struct pfs_iam *iam;		/* SOURCE_IAM */
 	char *source_text;		/* for the log, once started: no secret */
 	int skew_logged;		/* atomic: "clock skew" said once */
 };
@@ -120,13 +123,29 @@ static int open_default_keys_file(struct pfs_auth *auth, char *err,
 	return res;
 }
 
+static int open_iam(struct pfs_auth *auth, const struct pfs_options *opts,
+		    struct pfs_http *http, char *err, size_t errsize)
+{
+	int res = pfs_iam_new(opts, http, &auth->iam, err, errsize);
+
+	auth->source = SOURCE_IAM;
+	if (res == 0)
+		auth->source_text = g_strdup_printf(
+			"IAM tokens for user %s of account %s from %s, renewed "
+			"before they expire", opts->iam_user, opts->iam_domain,
+			opts->iam_endpoint);
+	return res;
+}
+
 static int choose(struct pfs_auth *auth, const struct pfs_options *opts,
-		  char *err, size_t errsize)
+		  struct pfs_http *http, char *err, size_t errsize)
 {
 	int res;
 
 	if (opts->token_file)
 		return open_token_file(auth, opts->token_file, err, errsize);
+	if (opts->iam_user)
+		return open_iam(auth, opts, http, err, errsize);
 	if (opts->credentials_file)
 		return open_keys_file(auth, opts->credentials_file, err, errsize);
 	if (opts->token)
@@ -145,9 +164,8 @@ int pfs_auth_new(const struct pfs_options *opts, struct pfs_http *http,
 		 struct pfs_auth **out, char *err, size_t errsize)
 {
 	struct pfs_auth *auth = g_new0(struct pfs_auth, 1);
-	int res = choose(auth, opts, err, errsize);
+	int res = choose(auth, opts, http, err, errsize);
 
-	(void)http;
 	if (res < 0) {
 		pfs_auth_free(auth);
 		return res;
@@ -162,6 +180,8 @@ int pfs_auth_start(struct pfs_auth *auth)
 	if (auth->source_text)
 		pfs_log_info("credentials: %s", auth->source_text);
 	g_clear_pointer(&auth->source_text, g_free);
+	if (auth->iam)
+		return pfs_iam_start(auth->iam);
 	return auth->token ? pfs_token_start(auth->token) : 0;
 }
 
@@ -170,6 +190,7 @@ void pfs_auth_free(struct pfs_auth *auth)
 	if (!auth)
 		return;
 	pfs_token_free(auth->token);
+	pfs_iam_free(auth->iam);
 	pfs_log_remove_secret(auth->keys.sk);
 	pfs_log_remove_secret(auth->keys.security_token);
 	pfs_credentials_clear(&auth->keys);
@@ -232,17 +253,19 @@ int pfs_auth_headers(struct pfs_auth *auth, const char *method, const char *url,
 	char *value = NULL;
 	int res;
 
-	(void)deadline;
 	if (auth->source == SOURCE_KEYS_ENV) {
 		*generation = 1;
 		return sign(&auth->keys, method, url, body, body_len, headers,
 			    err, errsize);
 	}
-	res = pfs_token_get_generation(auth->token, &value, generation);
-	if (res < 0) {
+	if (auth->iam)
+		res = pfs_iam_token(auth->iam, deadline, &value, generation, err,
+				    errsize);
+	else if ((res = pfs_token_get_generation(auth->token, &value,
+						 generation)) < 0)
 		snprintf(err, errsize, "no credentials");
+	if (res < 0)
 		return res;
-	}
 	if (auth->source == SOURCE_KEYS_FILE) {
 		pfs_credentials_unpack(value, &keys);
 		res = sign(&keys, method, url, body, body_len, headers, err,
@@ -268,12 +291,15 @@ void pfs_auth_headers_free(GPtrArray *headers)
 
 unsigned pfs_auth_generation(struct pfs_auth *auth)
 {
+	if (auth->iam)
+		return pfs_iam_generation(auth->iam);
 	return auth->token ? pfs_token_generation(auth->token) : 1;
 }
 
 void pfs_auth_refused(struct pfs_auth *auth, unsigned generation)
 {
-	(void)auth, (void)generation;
+	if (auth->iam)
+		pfs_iam_refused(auth->iam, generation);
 }
 
 /* The gateway's words for a signature dated too far from its clock. */
