@@ -252,7 +252,7 @@ static int request_once(struct pfs_api *api, const struct call *call,
 	describe_error(call, resp, code, msg, failure);
 	if (is_throttling(resp, code))
 		*pause = pfs_limiter_throttled(api->limiter, (double)resp->retry_after);
-	else if (res == -EACCES && resp->status != 200)
+	else if (resp->status == 401)	/* 403: this resource, not the keys */
 		refuse(api, failure->credentials);
 	if (resp->status == 401)	/* the request's time may be what is wrong */
 		pfs_auth_check_refusal(api->auth, code, msg, resp->date);

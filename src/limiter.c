@@ -23,7 +23,6 @@ struct pfs_limiter {
 	double paused_until;
 	bool paused_unauthorized;	/* the pause is for refused credentials */
 	unsigned throttles;		/* in a row, for the backoff */
-	unsigned refusals;		/* of credentials, in a row */
 	bool (*stop)(void *);
 	void *stop_arg;
 };
@@ -203,10 +202,7 @@ double pfs_limiter_unauthorized(struct pfs_limiter *limiter)
 	double pause;
 
 	pthread_mutex_lock(&limiter->lock);
-	limiter->refusals++;
-	pause = PFS_LIMITER_AUTH_BASE *
-		ldexp(1.0, limiter->refusals > 8 ? 8 : (int)limiter->refusals - 1);
-	pause = fmin(pause, PFS_LIMITER_AUTH_CAP);
+	pause = PFS_LIMITER_AUTH_PAUSE;
 	if (pfs_limiter_now() + pause > limiter->paused_until) {
 		limiter->paused_until = pfs_limiter_now() + pause;
 		limiter->paused_unauthorized = true;
@@ -225,7 +221,6 @@ void pfs_limiter_credentials_changed(struct pfs_limiter *limiter)
 		pfs_stats_unauthorized_until(0);
 		pthread_cond_broadcast(&limiter->changed);
 	}
-	limiter->refusals = 0;
 	pthread_mutex_unlock(&limiter->lock);
 }
 
@@ -233,6 +228,5 @@ void pfs_limiter_succeeded(struct pfs_limiter *limiter)
 {
 	pthread_mutex_lock(&limiter->lock);
 	limiter->throttles = 0;
-	limiter->refusals = 0;
 	pthread_mutex_unlock(&limiter->lock);
 }

@@ -16,9 +16,9 @@
 /* Shortest and longest pause a Retry-After may impose. */
 #define PFS_LIMITER_MIN_PAUSE 1.0
 #define PFS_LIMITER_MAX_PAUSE 60.0
-/* Pauses after refused credentials: 1 s, 2 s, ... 30 s. */
-#define PFS_LIMITER_AUTH_BASE 1.0
-#define PFS_LIMITER_AUTH_CAP 30.0
+/* The pause after refused credentials: one request per 30 s probes them
+ * (the gateway locks a key for five minutes after five bad signatures). */
+#define PFS_LIMITER_AUTH_PAUSE 30.0
 
 struct pfs_limiter;
 
@@ -50,9 +50,9 @@ double pfs_limiter_next_start(struct pfs_limiter *limiter);
  * pause. Returns the pause chosen. */
 double pfs_limiter_throttled(struct pfs_limiter *limiter, double retry_after);
 
-/* The service refused our credentials (401, 403): no request starts for
- * a pause that doubles with each refusal in a row, up to
- * PFS_LIMITER_AUTH_CAP. Returns the pause chosen. */
+/* The service refused our credentials (a 401): no request starts for
+ * PFS_LIMITER_AUTH_PAUSE seconds, unless they change meanwhile. Returns
+ * the pause. */
 double pfs_limiter_unauthorized(struct pfs_limiter *limiter);
 
 /* The credentials changed: a pause for refused ones ends now. */

@@ -274,8 +274,6 @@ def test_rotated_credentials_file_is_used_at_once(sim, start, tmp_path):
     assert log_lines(mount, "changed: using the new keys")
 
 
-@pytest.mark.xfail(strict=True, reason="limiter.c (lead): the 401 pause starts at 1 s and "
-                   "doubles; issue 8 wants at most one request per 30 s")
 def test_wrong_keys_are_eacces_unauthorized_and_paused(sim, start, tmp_path):
     creds = write_private(tmp_path / "credentials", ini(AK, SK2))
     mount = start({"credentials_file": str(creds)})

@@ -440,10 +440,6 @@ def test_401_pauses_the_mount_serves_cached_copies_and_a_new_token_ends_it(
     result, elapsed = attempt(running)
     assert (result, elapsed < scaled(1.5)) == (RUNNING, True), (result, elapsed)
     assert sim.requests() == [], "requests went out during the pause"
-    # a few more 401s make the pause long (1 s, 2 s, 4 s ...)
-    wait_until(lambda: attempt(mnt / PIPELINE_ERROR / "12" / "status")
-               and len(sim.api_requests(PIPELINE_ERROR)) >= 2,
-               timeout=10, message="401s after the pauses")
     sim.clear_faults()
     sim.set_token("rotated-token")
     mount.token_file.write_text("rotated-token\n")        # a new token: the pause is over
