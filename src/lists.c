@@ -1,5 +1,6 @@
 /* lists.c - see lists.h */
 #include "lists.h"
+#include "log.h"
 #include "apitime.h"
 #include "names.h"
 
@@ -413,31 +414,17 @@ char *pfs_lists_history_query(const char *project_id,
 			       window->end, offset, PFS_LISTS_HISTORY_PAGE);
 }
 
-/* @text made safe to log: valid UTF-8, control characters (C0, DEL, C1)
- * as spaces, at most @max bytes cut on a character boundary. */
+/* @text made safe to log and show as the log shows it (log.h): secrets
+ * redacted, control characters and bytes that are not UTF-8 as '?', at
+ * most @max bytes cut on a character boundary. */
 static char *printable(const char *text, size_t max)
 {
-	char *valid;
-	const char *p;
-	GString *out;
+	char *out;
 
 	if (!text)
 		return NULL;
-	valid = g_utf8_make_valid(text, -1);
-	out = g_string_new(NULL);
-	for (p = valid; *p; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-		size_t n = g_unichar_iscntrl(c) ? 1 : (size_t)(g_utf8_next_char(p) - p);
-
-		if (out->len + n > max)
-			break;
-		if (g_unichar_iscntrl(c))
-			g_string_append_c(out, ' ');
-		else
-			g_string_append_len(out, p, (gssize)n);
-	}
-	g_free(valid);
-	return g_string_free(out, FALSE);
+	out = g_malloc(max + 1);
+	return pfs_log_clean(out, max + 1, text, strlen(text));
 }
 
 /* A status or list body carrying "error_code": null beside its data is

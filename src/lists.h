@@ -135,8 +135,8 @@ char *pfs_lists_history_query(const char *project_id,
  * pipeline_id (a status body with "error_code": null is data, not an
  * error). When true, *@code and *@msg (either may be NULL; @code or @msg
  * itself may be NULL when not wanted) are g_malloc'd, made printable
- * (valid UTF-8, control characters as spaces) and cut to 64 and 512
- * bytes: the service's text is safe to log and show in health. When false
+ * as the log does (log.h: control characters and bytes that are not UTF-8
+ * as '?', secrets redacted) and cut to 64 and 512 bytes: the service's text is safe to log and show in health. When false
  * both are set to NULL. Bodies over PFS_LISTS_MAX_BODY are not errors. */
 bool pfs_lists_body_error(const char *body, size_t len, char **code,
 			  char **msg);

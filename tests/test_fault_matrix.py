@@ -12,7 +12,7 @@ for build 3 (or for A's latest call), and checks what the issue promises:
   (during the backoff) too;
 - the daemon stays alive, and a sibling build (A/2) and another pipeline
   (PIPELINE_SUCCESS/7) are readable meanwhile, while a hang is held.  Kinds that
-  pause the whole mount (401, 403, 429, 503 with Retry-After) and a dead
+  pause the whole mount (401, 429, 503 with Retry-After) and a dead
   server leave nothing but cached copies readable, so for those the siblings
   are read once before the fault and again during it;
 - the service sees a bounded number of requests for the case: at most one
@@ -62,7 +62,7 @@ FAULTS = {
     "oversize": {"kind": "oversize", "size": SIZE_LIMIT + MiB},
     "dead": None,                     # the simulator stopped: connections refused
 }
-PAUSING = {"401", "403", "429", "429-retry-after", "503-retry-after", "dead"}
+PAUSING = {"401", "429", "429-retry-after", "503-retry-after", "dead"}
 THROTTLING = {"429", "429-retry-after", "503-retry-after"}
 REQUEST_BOUND = {kind: 4 if kind in THROTTLING else 3 for kind in FAULTS}
 SIBLING_BOUND = 1.0                   # seconds (scaled) a read of a sibling may take
@@ -155,6 +155,10 @@ class Case:
             self.sim.restart()
         else:
             self.sim.clear_faults()
+        if self.kind == "401":
+            # refused keys pause the mount 30 s; new ones end the pause
+            self.sim.set_token("rotated-token")
+            self.mount.token_file.write_text("rotated-token\n")
 
 
 @pytest.mark.parametrize("via", ["id", "latest"])
