@@ -45,13 +45,13 @@ fi
 
 echo "==> mounting $url on $mnt"
 "$top/build/src/pipelinefs" "$url" "$mnt" \
-  -o credentials_file="$state/credentials" \
-  -o pipelines=8025ba36a87a4dd5af496708c2961817:c41e7b0f95d24a6e8b3f2a1d07e9c5b8:5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3:75c562a081574ff28224fb2c123a0643
+  -o credentials_file="$state/credentials"
 
 show() { echo; echo "\$ $1"; eval "$1" || true; }
 cd "$mnt"
 show 'ls'
-show 'ls -l 8025ba36a87a4dd5af496708c2961817/'
+show 'ls by-name/ projects/*/'
+show 'ls -lt by-name/web-frontend/'
 show 'cat 8025ba36a87a4dd5af496708c2961817/latest/status 8025ba36a87a4dd5af496708c2961817/latest/outcome'
 show 'ls 8025ba36a87a4dd5af496708c2961817/latest/stages/'
 show 'grep -r . */latest/stages/*/tasks/*/error_msg'

@@ -279,6 +279,10 @@ bool pfs_cache_history_build(struct pfs_cache *cache, const char *pipeline_id,
  * listing it has while the mtime stays. */
 void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id);
 
+/* @pipeline_id's name as the catalog gives it (g_free it), or NULL when
+ * the catalog did not name it; never asks the service. */
+char *pfs_cache_pipeline_name(struct pfs_cache *cache, const char *pipeline_id);
+
 /* Whether pipelines= fixed the root: the catalog lists nothing there. */
 bool pfs_cache_fixed_root(struct pfs_cache *cache);
 

@@ -429,3 +429,16 @@ void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id)
 	}
 	pthread_mutex_unlock(&cache->board.lock);
 }
+
+char *pfs_cache_pipeline_name(struct pfs_cache *cache, const char *pipeline_id)
+{
+	struct pipeline_entry *p;
+	char *name = NULL;
+
+	pthread_mutex_lock(&cache->board.lock);
+	p = pfs_cache_find_pipeline(cache, pipeline_id);
+	if (p)
+		name = g_strdup(p->name);
+	pthread_mutex_unlock(&cache->board.lock);
+	return name;
+}

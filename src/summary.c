@@ -423,8 +423,14 @@ static void append_state_columns(GString *out, const struct pfs_build *build)
 	g_string_append_c(out, ' ');
 }
 
+/* The pipeline's name: the list's, else the build's. */
+static struct value name_value(const struct pfs_build *build, const char *name)
+{
+	return name ? from_string(name) : build_field(build, "pipeline_name");
+}
+
 void pfs_summary_pipeline_line(GString *out, const char *build_id,
-			       const struct pfs_build *build)
+			       const struct pfs_build *build, const char *name)
 {
 	append_column(out, id_value(build, build_id),
 		      PFS_SUMMARY_BUILD_ID_WIDTH);
@@ -439,19 +445,20 @@ void pfs_summary_pipeline_line(GString *out, const char *build_id,
 		pad(out, 1, PFS_SUMMARY_ELAPSED_WIDTH);
 		g_string_append_c(out, '-');
 	}
+	g_string_append_c(out, ' ');
+	append_column(out, name_value(build, name), 0);
 	g_string_append_c(out, '\n');
 }
 
 void pfs_summary_root_line(GString *out, const char *pipeline_id,
-			   const char *latest_build_id,
+			   const char *name, const char *latest_build_id,
 			   const struct pfs_build *build)
 {
 	struct value when = build_field(build, "end_time");
 
 	append_column(out, from_string(pipeline_id), 0);
 	g_string_append_c(out, ' ');
-	append_column(out, build_field(build, "pipeline_name"),
-		      PFS_SUMMARY_NAME_WIDTH);
+	append_column(out, name_value(build, name), PFS_SUMMARY_NAME_WIDTH);
 	g_string_append_c(out, ' ');
 	append_column(out, from_string(latest_build_id),
 		      PFS_SUMMARY_BUILD_ID_WIDTH);

@@ -90,10 +90,12 @@ char *pfs_summary_build(const struct pfs_build *build, const char *build_id,
 			size_t *len);
 
 /* Appends the pipeline summary's line for build @build_id, @build its
- * cached copy or NULL when there is none (its columns then show "-"):
- *   <build_id> <mark> <status> <outcome> <start_time> <elapsed>\n */
+ * cached copy or NULL when there is none (its columns then show "-"), of
+ * the pipeline called @name (the pipeline list's; NULL: the build's
+ * pipeline_name, else "-"), last so that awk's columns stay put:
+ *   <build_id> <mark> <status> <outcome> <start_time> <elapsed> <name>\n */
 void pfs_summary_pipeline_line(GString *out, const char *build_id,
-			       const struct pfs_build *build);
+			       const struct pfs_build *build, const char *name);
 
 /* Orders builds for the pipeline summary, newest first: both ids numbers
  * -> the larger first; else the later start_time first (a build with none
@@ -101,14 +103,15 @@ void pfs_summary_pipeline_line(GString *out, const char *build_id,
 int pfs_summary_compare_builds(const char *id_a, const struct pfs_build *a,
 			       const char *id_b, const struct pfs_build *b);
 
-/* Appends the root summary's line for pipeline @pipeline_id, whose latest
+/* Appends the root summary's line for pipeline @pipeline_id called @name
+ * (the pipeline list's; NULL: the build's pipeline_name), whose latest
  * build is @latest_build_id (NULL when unknown) and @build that build's
  * cached copy (NULL when there is none):
  *   <pipeline_id> <pipeline_name> <latest> <mark> <status> <outcome> <time>\n
  * time being the build's end_time, else its start_time. The name is
  * padded to PFS_SUMMARY_NAME_WIDTH cells, spaces in it shown as '_'. */
 void pfs_summary_root_line(GString *out, const char *pipeline_id,
-			   const char *latest_build_id,
+			   const char *name, const char *latest_build_id,
 			   const struct pfs_build *build);
 
 #endif

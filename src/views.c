@@ -93,6 +93,7 @@ static char *pipeline_summary(struct pfs_cache *cache, const char *pipeline_id,
 	guint n = g_strv_length(ids), i;
 	struct seen *builds = g_new0(struct seen, n ? n : 1);
 	GString *out = g_string_new(NULL);
+	char *name = pfs_cache_pipeline_name(cache, pipeline_id);
 
 	for (i = 0; i < n; i++) {
 		builds[i].id = ids[i];
@@ -100,9 +101,10 @@ static char *pipeline_summary(struct pfs_cache *cache, const char *pipeline_id,
 	}
 	qsort(builds, n, sizeof(*builds), newest_first);
 	for (i = 0; i < n; i++) {
-		pfs_summary_pipeline_line(out, builds[i].id, builds[i].build);
+		pfs_summary_pipeline_line(out, builds[i].id, builds[i].build, name);
 		pfs_build_unref(builds[i].build);
 	}
+	g_free(name);
 	g_free(builds);
 	g_strfreev(ids);
 	*len = out->len;
@@ -119,10 +121,12 @@ static char *mount_summary(struct pfs_cache *cache, size_t *len)
 	for (id = ids; *id; id++) {
 		char *latest = pfs_cache_known_latest(cache, *id);
 		struct pfs_build *build = latest ? cached(cache, *id, latest) : NULL;
+		char *name = pfs_cache_pipeline_name(cache, *id);
 
-		pfs_summary_root_line(out, *id, latest, build);
+		pfs_summary_root_line(out, *id, name, latest, build);
 		pfs_build_unref(build);
 		g_free(latest);
+		g_free(name);
 	}
 	g_strfreev(ids);
 	*len = out->len;

@@ -210,3 +210,16 @@ def test_list_call_errors_leave_the_known_root(sim_factory, mount_factory, tmp_p
     mount = mount_factory(sim.url, tmp_path / "mnt")
     assert entries(mount.mountpoint) == []
     log_lines(mount, "pipeline list")
+
+
+def test_names_in_the_summaries(sim_factory, mount_factory, tmp_path):
+    sim = sim_factory(many_pipelines_scenario(2, names=["alpha svc", "beta"]))
+    mnt = pathlib.Path(mount_factory(sim.url, tmp_path / "mnt").mountpoint)
+    ids = entries(mnt)
+    root = {line.split()[0]: line.split()
+            for line in read(mnt / ".pipelinefs" / "summary").decode().splitlines()}
+    assert root[ids[0]][1] == "alpha_svc" and root[ids[1]][1] == "beta"
+    assert calls(sim, "/v3/pipelines/list"), "names from the list"
+    read(mnt / ids[1] / "1" / "status")
+    lines = read(mnt / ids[1] / "summary").decode().splitlines()
+    assert lines and all(line.split()[-1] == "beta" for line in lines)

@@ -620,8 +620,11 @@ def test_pipeline_summary_lists_the_builds_seen_newest_first(mnt):
     for build in ("6", "7"):
         read(pipeline / build / "status")
     lines = [line.split() for line in read(pipeline / "summary").decode("utf-8").splitlines()]
-    assert lines == [["7", "✓", "completed", "success", "2026-11-28", "09:00:00", "5m00s"],
-                     ["6", "✓", "completed", "success", "2026-11-27", "17:00:00", "5m00s"]]
+    # the pipeline's name last (the list's, else the build's): awk's columns stay put
+    assert lines == [["7", "✓", "completed", "success", "2026-11-28", "09:00:00", "5m00s",
+                      "后端服务-backend"],
+                     ["6", "✓", "completed", "success", "2026-11-27", "17:00:00", "5m00s",
+                      "后端服务-backend"]]
 
 
 def test_mount_summary_has_one_line_per_listed_pipeline(sim, mount_factory, tmp_path):

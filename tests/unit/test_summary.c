@@ -377,15 +377,18 @@ static void test_pipeline_lines_newest_first(void)
 	g_assert_cmpint(pfs_summary_compare_builds("a", NULL, "b", seed), >, 0);
 	g_assert_cmpint(pfs_summary_compare_builds("a", NULL, "b", NULL), >, 0);
 
-	pfs_summary_pipeline_line(out, "23", NULL);
-	pfs_summary_pipeline_line(out, "22", b22);
-	pfs_summary_pipeline_line(out, "21", b21);
-	pfs_summary_pipeline_line(out, "2", seed);
+	/* the pipeline list's name wins; else the build's; else "-" */
+	pfs_summary_pipeline_line(out, "23", NULL, "web frontend");
+	pfs_summary_pipeline_line(out, "22", b22, NULL);
+	pfs_summary_pipeline_line(out, "21", b21, NULL);
+	pfs_summary_pipeline_line(out, "2", seed, NULL);
+	pfs_summary_pipeline_line(out, "1", NULL, NULL);
 	g_assert_cmpstr(out->str, ==,
-		"23     · -          -       -                        -\n"
-		"22     ✗ completed  error   2026-11-28 09:12:03  5m21s\n"
-		"21     ✓ completed  success 2026-11-27 16:40:51  5m11s\n"
-		"2      · -          -       2022-04-01 19:44:16      -\n");
+		"23     · -          -       -                        - web_frontend\n"
+		"22     ✗ completed  error   2026-11-28 09:12:03  5m21s web-frontend\n"
+		"21     ✓ completed  success 2026-11-27 16:40:51  5m11s web-frontend\n"
+		"2      · -          -       2022-04-01 19:44:16      - pipeline-1185523_Cx2Ur\n"
+		"1      · -          -       -                        - -\n");
 	g_string_free(out, TRUE);
 	pfs_build_unref(b21);
 	pfs_build_unref(b22);
@@ -398,14 +401,14 @@ static void test_root_lines(void)
 	struct pfs_build *running = parse_str(running_build);
 	GString *out = g_string_new(NULL);
 
-	pfs_summary_root_line(out, WEB_FRONTEND, "22", b22);
-	pfs_summary_root_line(out, "c41e7b0f95d24a6e8b3f2a1d07e9c5b8", "109", running);
-	pfs_summary_root_line(out, "5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3", "41", NULL);
-	pfs_summary_root_line(out, "75c562a081574ff28224fb2c123a0643", NULL, NULL);
+	pfs_summary_root_line(out, WEB_FRONTEND, NULL, "22", b22);
+	pfs_summary_root_line(out, "c41e7b0f95d24a6e8b3f2a1d07e9c5b8", NULL, "109", running);
+	pfs_summary_root_line(out, "5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3", "payments", "41", NULL);
+	pfs_summary_root_line(out, "75c562a081574ff28224fb2c123a0643", NULL, NULL, NULL);
 	g_assert_cmpstr(out->str, ==,
 		WEB_FRONTEND " web-frontend             22     ✗ completed  error   2026-11-28 09:17:24\n"
 		"c41e7b0f95d24a6e8b3f2a1d07e9c5b8 order_service            109    ● running    -       2026-11-28 10:02:19\n"
-		"5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3 -                        41     · -          -       -\n"
+		"5b9e0d3c2a7f41e6b8d4c1f0a9e2d7c3 payments                 41     · -          -       -\n"
 		"75c562a081574ff28224fb2c123a0643 -                        -      · -          -       -\n");
 	g_string_free(out, TRUE);
 	pfs_build_unref(b22);
@@ -418,7 +421,7 @@ static void test_wide_names_are_padded_by_cells(void)
 	struct pfs_build *build = parse_str("{\"pipeline_name\":\"订单服务\"}");
 	GString *out = g_string_new(NULL);
 
-	pfs_summary_root_line(out, "p", "1", build);
+	pfs_summary_root_line(out, "p", NULL, "1", build);
 	g_assert_cmpstr(out->str, ==,
 		"p 订单服务                 1      · -          -       -\n");
 	g_string_free(out, TRUE);
