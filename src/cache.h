@@ -252,7 +252,9 @@ struct pfs_cache_named {
 	char *name;		/* as the service gives it (unsanitised), or NULL */
 	char *project_id;	/* or NULL */
 	char *project_name;	/* or NULL */
-	uint32_t project_slot;	/* pfs_cache_project_slot() of project_id */
+	uint32_t project_slot;	/* a small number for project_id, stable and
+				 * never reused (inode numbers of projects/
+				 * are made of it, inode.h) */
 };
 
 /* The pipelines the catalog named (with config.fixed_root: only those
@@ -260,12 +262,6 @@ struct pfs_cache_named {
  * struct pfs_cache_named to free with g_ptr_array_unref(). */
 GPtrArray *pfs_cache_catalog_names(struct pfs_cache *cache);
 void pfs_cache_named_free(void *named);
-
-/* Project slots: small, stable numbers for CodeArts project ids (inode
- * numbers of projects/ are made of them); never reused. NULL for a slot
- * that names nothing. */
-uint32_t pfs_cache_project_slot(struct pfs_cache *cache, const char *project_id);
-char *pfs_cache_project_of_slot(struct pfs_cache *cache, uint32_t slot);
 
 /* Without fetching: whether the history names build @build_id of
  * @pipeline_id, and its times from there (epoch ms, 0 if none). */

@@ -357,27 +357,6 @@ void pfs_cache_named_free(void *data)
 	g_free(n);
 }
 
-uint32_t pfs_cache_project_slot(struct pfs_cache *cache, const char *project_id)
-{
-	uint32_t slot;
-
-	pthread_mutex_lock(&cache->board.lock);
-	slot = project_slot_locked(cache, project_id);
-	pthread_mutex_unlock(&cache->board.lock);
-	return slot;
-}
-
-char *pfs_cache_project_of_slot(struct pfs_cache *cache, uint32_t slot)
-{
-	char *id = NULL;
-
-	pthread_mutex_lock(&cache->board.lock);
-	if (slot < cache->project_ids->len)
-		id = g_strdup(cache->project_ids->pdata[slot]);
-	pthread_mutex_unlock(&cache->board.lock);
-	return id;
-}
-
 bool pfs_cache_history_build(struct pfs_cache *cache, const char *pipeline_id,
 			     const char *build_id, int64_t *start_ms,
 			     int64_t *end_ms)

@@ -88,7 +88,7 @@ static double kernel_timeout(double fresh_for)
 }
 
 /* The build of @node and its node index in @build_node. */
-static int resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
+int pfs_ns_resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
 			      const struct pfs_ns_node *node,
 			      struct pfs_build **build, uint32_t *build_node,
 			      double *fresh_for)
@@ -112,13 +112,13 @@ static int resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
 	return 0;
 }
 
-/* Like resolve_build_node(), for a node that must be a directory. */
+/* Like pfs_ns_resolve_build_node(), for a node that must be a directory. */
 static int resolve_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 			     const struct pfs_ns_node *node,
 			     struct pfs_build **build, uint32_t *build_node,
 			     double *fresh_for)
 {
-	int res = resolve_build_node(ns, reader, node, build, build_node,
+	int res = pfs_ns_resolve_build_node(ns, reader, node, build, build_node,
 				     fresh_for);
 
 	if (res == 0 && !(*build)->nodes[*build_node].is_dir) {
@@ -325,7 +325,7 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 
 /* The pipeline a node names (NULL for the mount's own files); -ESTALE
  * when its slot names nothing. */
-static int view_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *node,
+int pfs_ns_view_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			 const char **pipeline_id)
 {
 	*pipeline_id = NULL;
@@ -342,7 +342,7 @@ static int view_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 	const char *pipeline_id;
 	int64_t mtime_ns;
 	size_t size;
-	int res = view_pipeline(ns, node, &pipeline_id);
+	int res = pfs_ns_view_pipeline(ns, node, &pipeline_id);
 
 	if (res < 0)
 		return res;
@@ -364,7 +364,7 @@ static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 
 	build_node.kind = PFS_NS_BUILD;
 	build_node.path_hash = ns->build_root_hash;
-	res = resolve_build_node(ns, reader, &build_node, &build, &index,
+	res = pfs_ns_resolve_build_node(ns, reader, &build_node, &build, &index,
 				 &fresh_for);
 	if (res < 0)
 		return res;
@@ -415,7 +415,7 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 			return 0;
 		break;
 	}
-	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
+	res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
 	build_node_attr(ns, node->build, build, index, fresh_for, attr);
@@ -634,7 +634,7 @@ int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 	int res;
 
 	if (node->kind == PFS_NS_BUILD) {	/* a link of failed/ */
-		res = resolve_build_node(ns, reader, node, &build, &index,
+		res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index,
 					 &fresh_for);
 		if (res < 0)
 			return res;
@@ -657,34 +657,6 @@ int pfs_ns_readlink(struct pfs_ns *ns, struct pfs_reader *reader,
 	return 0;
 }
 
-/* Offsets (pfs_ns_listing_offset) carry 21 bits of a name's hash. */
-#define COOKIE_BITS 21
-#define COOKIE_MASK ((UINT64_C(1) << COOKIE_BITS) - 1)
-
-static uint32_t cookie_hash(const char *name)
-{
-	uint32_t hash = (g_str_hash(name) * UINT32_C(2654435761)) >> (32 - COOKIE_BITS);
-
-	return hash ? hash : 1;	/* 0 stands for the end of the listing */
-}
-
-struct pfs_ns_dirent *pfs_ns_add_entry(GArray *entries, const char *name,
-				       mode_t type)
-{
-	struct pfs_ns_dirent entry = { .name = g_strdup(name), .type = type,
-				       .name_hash = cookie_hash(name) };
-
-	g_array_append_val(entries, entry);
-	return &g_array_index(entries, struct pfs_ns_dirent, entries->len - 1);
-}
-
-/* "." and "..": with their inode numbers, or readdir(3) skips them. */
-void pfs_ns_add_dots(GArray *entries, const struct pfs_ns_node *dir,
-		     const struct pfs_ns_node *parent)
-{
-	pfs_ns_add_entry(entries, ".", S_IFDIR)->node = *dir;
-	pfs_ns_add_entry(entries, "..", S_IFDIR)->node = *parent;
-}
 
 static int list_root(struct pfs_ns *ns, struct pfs_reader *reader,
 		     const struct pfs_ns_node *dir, GArray *entries)
@@ -900,225 +872,7 @@ int pfs_ns_list(struct pfs_ns *ns, struct pfs_reader *reader,
 	return 0;
 }
 
-void pfs_ns_listing_free(struct pfs_ns_listing *listing)
-{
-	size_t i;
 
-	if (!listing)
-		return;
-	for (i = 0; i < listing->count; i++)
-		g_free(listing->entries[i].name);
-	g_free(listing->entries);
-	pfs_build_unref(listing->build);
-	g_free(listing);
-}
-
-/* An offset after entry i >= 2 (63 bits, so never negative):
- *
- *   position hint (21 bits) | hash of i's name | hash of the next's, 0 at the end
- *
- * The hint (i + 1 folded into 1..2^21-1, so the offset is never 0, 1 or 2,
- * the offsets after "." and "..") finds the entry at once while nothing
- * moved; the hashes find it, or the one after it, when something did. */
-off_t pfs_ns_listing_offset(const struct pfs_ns_listing *listing, size_t i)
-{
-	uint64_t hint = i % COOKIE_MASK + 1;
-	uint64_t next = i + 1 < listing->count ? listing->entries[i + 1].name_hash : 0;
-
-	if (i < 2)
-		return (off_t)i + 1;
-	return (off_t)(hint << (2 * COOKIE_BITS) |
-		       (uint64_t)listing->entries[i].name_hash << COOKIE_BITS | next);
-}
-
-static size_t distance(size_t a, size_t b)
-{
-	return a > b ? a - b : b - a;
-}
-
-/* Scores where to go on from: after the entry @off followed (2), better
- * if the next one is still next (3); at the one that followed it (1);
- * the nearest to where it was wins among equals. */
-struct resume {
-	size_t at;
-	int score;
-	size_t distance;
-};
-
-static void consider(struct resume *best, size_t at, int score, size_t hint)
-{
-	if (score > best->score ||
-	    (score == best->score && distance(at, hint) < best->distance)) {
-		best->at = at;
-		best->score = score;
-		best->distance = distance(at, hint);
-	}
-}
-
-size_t pfs_ns_listing_seek(const struct pfs_ns_listing *listing, off_t off)
-{
-	const struct pfs_ns_dirent *e = listing->entries;
-	size_t n = listing->count;
-	uint64_t cookie = (uint64_t)off;
-	uint32_t last = (cookie >> COOKIE_BITS) & COOKIE_MASK;
-	uint32_t next = cookie & COOKIE_MASK;
-	/* where the entry after it was: hint - 1 + 1 */
-	size_t hint = (cookie >> (2 * COOKIE_BITS)) & COOKIE_MASK;
-	struct resume best = { .at = hint < n ? hint : n, .score = 0 };
-	size_t i;
-
-	if (off < 3)
-		return off < 0 ? n : MIN((size_t)off, n);
-	if (hint >= 3 && hint - 1 < n && e[hint - 1].name_hash == last)
-		return hint;
-	if (next == 0)
-		consider(&best, n, 1, hint);
-	for (i = 2; i < n; i++) {
-		uint32_t after = i + 1 < n ? e[i + 1].name_hash : 0;
-
-		if (e[i].name_hash == last)
-			consider(&best, i + 1, after == next ? 3 : 2, hint);
-		else if (e[i].name_hash == next)
-			consider(&best, i, 1, hint);
-	}
-	/* neither is left: from where they were, the best guess there is */
-	return best.at;
-}
-
-/* The part at @off of a file the daemon makes of build @build (slot
- * @slot): its summary or its events. */
-static int made_content(struct pfs_ns *ns, uint32_t slot,
-			const struct pfs_build *build, uint32_t index,
-			uint64_t off, size_t size, char **data, size_t *len)
-{
-	const char *pipeline_id, *build_id;
-	int64_t changed_ns;
-	size_t total;
-	char *text;
-	int res = pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id);
-
-	*data = NULL;
-	*len = 0;
-	if (res < 0)
-		return res;
-	if (build->nodes[index].kind == PFS_NODE_EVENTS)
-		return pfs_cache_read_events(ns->cache, pipeline_id, build_id, off,
-					     size, data, len, &total, &changed_ns);
-	text = pfs_summary_build(build, build_id, &total);
-	if (off < total) {
-		*len = MIN(size, total - (size_t)off);
-		*data = g_memdup2(text + off, *len);
-	}
-	g_free(text);
-	return 0;
-}
-
-/* Reads @node if it is a build's events (true, the result in *@res):
- * only the part asked for is copied, however long the log. */
-static bool read_events(struct pfs_ns *ns, struct pfs_reader *reader,
-			const struct pfs_ns_node *node, off_t off, size_t size,
-			char **data, size_t *len, int *res)
-{
-	struct pfs_build *build;
-	uint32_t index;
-	double fresh_for;
-
-	*res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
-	if (*res < 0)
-		return true;
-	if (build->nodes[index].kind != PFS_NODE_EVENTS) {
-		pfs_build_unref(build);
-		return false;
-	}
-	*res = made_content(ns, node->build, build, index, (uint64_t)off, size,
-			    data, len);
-	pfs_build_unref(build);
-	return true;
-}
-
-int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
-		const struct pfs_ns_node *node, struct pfs_ns_file **out)
-{
-	struct pfs_build *build;
-	struct pfs_ns_file *file;
-	uint32_t index;
-	double fresh_for;
-	int res;
-
-	*out = NULL;
-	if (node->kind == PFS_NS_PIPELINE_FILE || node->kind == PFS_NS_STATE_FILE ||
-	    node->kind == PFS_NS_WAIT)
-		return 0;	/* live */
-	if (node->kind != PFS_NS_BUILD)
-		return -EISDIR;
-	res = resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
-	if (res < 0)
-		return res;
-	if (build->nodes[index].is_dir || build->nodes[index].kind == PFS_NODE_EVENTS) {
-		res = build->nodes[index].is_dir ? -EISDIR : 0;	/* events: live */
-		pfs_build_unref(build);
-		return res;
-	}
-	file = g_new0(struct pfs_ns_file, 1);
-	file->build = build;
-	file->volatile_content = !build->completed;
-	switch (build->nodes[index].kind) {
-	case PFS_NODE_BODY:
-		file->body = pfs_build_body(build);
-		file->content = file->body;
-		file->len = file->body ? build->body_len : 0;
-		if (!file->body)
-			res = -ENOMEM;
-		break;
-	case PFS_NODE_SUMMARY:
-	case PFS_NODE_EVENTS:
-		res = made_content(ns, node->build, build, index, 0, SIZE_MAX,
-				   &file->body, &file->len);
-		file->content = file->body;
-		break;
-	default:
-		file->content = pfs_build_node_content(build, index, &file->len);
-	}
-	if (res < 0) {
-		pfs_ns_file_free(file);
-		return res;
-	}
-	*out = file;
-	return 0;
-}
-
-int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
-		const struct pfs_ns_node *node, off_t off, size_t size,
-		char **data, size_t *len)
-{
-	struct pfs_ns_file *file;
-	const char *pipeline_id;
-	int res;
-
-	*data = NULL;
-	*len = 0;
-	if (off < 0)
-		return -EINVAL;
-	if (node->kind == PFS_NS_PIPELINE_FILE || node->kind == PFS_NS_STATE_FILE) {
-		res = view_pipeline(ns, node, &pipeline_id);
-		if (res == 0)
-			pfs_views_read(ns->views, node->view, pipeline_id,
-				       (uint64_t)off, size, data, len);
-		return res;
-	}
-	if (node->kind == PFS_NS_BUILD && read_events(ns, reader, node, off, size,
-						      data, len, &res))
-		return res;
-	res = pfs_ns_open(ns, reader, node, &file);
-	if (res < 0 || !file)
-		return res;
-	if (off >= 0 && (size_t)off < file->len) {
-		*len = file->len - (size_t)off < size ? file->len - (size_t)off : size;
-		*data = g_memdup2(file->content + off, *len);
-	}
-	pfs_ns_file_free(file);
-	return 0;
-}
 
 struct forget_ctx {
 	void (*forget)(const struct pfs_ns_node *node, void *arg);
@@ -1155,41 +909,4 @@ void pfs_ns_drop_unfinished(struct pfs_ns *ns,
 			pfs_cache_unpin_pipeline(ns->cache, latest.pipeline);
 		}
 	g_strfreev(ids);
-}
-
-void pfs_ns_file_free(struct pfs_ns_file *file)
-{
-	if (!file)
-		return;
-	pfs_build_unref(file->build);
-	g_free(file->body);
-	g_free(file);
-}
-
-int pfs_ns_wait_answer(struct pfs_ns *ns, struct pfs_reader *reader,
-		       const struct pfs_ns_node *node, char **answer,
-		       size_t *len)
-{
-	const char *pipeline_id, *build_id;
-	struct pfs_build *build;
-	double fresh_for;
-	int res = pfs_cache_build_of_slot(ns->cache, node->build, &pipeline_id,
-					  &build_id);
-
-	*answer = NULL;
-	*len = 0;
-	if (res < 0)
-		return res;
-	res = pfs_cache_get_build(ns->cache, reader, pipeline_id, build_id,
-				  &build, &fresh_for);
-	if (res == -ENOENT || res == -EINTR)
-		return res;
-	if (res < 0)
-		return -EAGAIN;
-	if (build->completed)
-		*answer = pfs_monitor_answer(build, len);
-	else
-		res = -EAGAIN;
-	pfs_build_unref(build);
-	return res;
 }

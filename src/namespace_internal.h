@@ -39,6 +39,17 @@ struct pfs_ns_dirent *pfs_ns_add_entry(GArray *entries, const char *name,
 void pfs_ns_add_dots(GArray *entries, const struct pfs_ns_node *dir,
 		     const struct pfs_ns_node *parent);
 
+/* The build of @node and its node index in *@build_node (a reference in
+ * *@build to drop), fresh for *@fresh_for seconds; errors as namespace.h. */
+int pfs_ns_resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
+			      const struct pfs_ns_node *node,
+			      struct pfs_build **build, uint32_t *build_node,
+			      double *fresh_for);
+/* The pipeline a view node names (NULL for the mount's own files);
+ * -ESTALE when its slot names nothing. */
+int pfs_ns_view_pipeline(struct pfs_ns *ns, const struct pfs_ns_node *node,
+			 const char **pipeline_id);
+
 /* ---- namespace_account.c ---- */
 
 /* The root's by-name/ and projects/ directories, and what is in them. */
