@@ -21,12 +21,15 @@ source "$top/contrib/ensure-deps.sh"
 
 # crawl (grep -r, stat and read every file), names, refresh after ttl and
 # on SIGHUP, prefetch, eviction, serving cached copies, unmount by signal
-# and lazily: the daemon's life from mount to exit
+# and lazily: the daemon's life from mount to exit; the account's lists and
+# names, history, AK/SK signing, IAM renewal
 VALGRIND_TESTS="grep or stat_size or hostile_stage or after_ttl or latest_follows \
 or sixteen_concurrent or sighup or prefetches_every or small_cache or outage \
 or stays_readable_while or lazy_unmount or signal_unmounts \
 or sigint_ends_a_waiting or unmount_or_sigterm or tail_f_events or pipeline_events \
-or interrupted_as_they_park"
+or interrupted_as_they_park \
+or root_lists_every_pipeline or by_name_links or history_lists_builds or list_ttl_refreshes \
+or credentials_file_signs or rotated_credentials or iam_token_is_renewed or iam_refusing"
 
 mode=${1:-}
 builddir=build
