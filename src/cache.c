@@ -387,6 +387,7 @@ void pfs_cache_drop_unfinished(struct pfs_cache *cache,
 		p->flight.fresh_until = 0;
 		p->flight.retry_at = 0;
 	}
+	pfs_cache_lists_stale(cache);
 	pthread_mutex_unlock(&cache->board.lock);
 	/* outside the lock: the callback may wait for the kernel, which may
 	 * be waiting for a reader, which may be waiting for the lock */

@@ -200,6 +200,9 @@ void pfs_cache_fetch_list(struct pfs_cache *cache, struct list_entry *l,
  * pfs_cache_start_fetch() does a build's (cache_fetch.c). */
 void pfs_cache_start_list(struct pfs_cache *cache, struct list_entry *l,
 			  double deadline, bool urgent);
+/* Called with the lock held: the catalog and every history are asked for
+ * again at their next use (SIGHUP); until then they are served. */
+void pfs_cache_lists_stale(struct pfs_cache *cache);
 /* Frees what cache_lists.c keeps in @p / in the cache. */
 void pfs_cache_clear_pipeline_lists(struct pipeline_entry *p);
 void pfs_cache_lists_init(struct pfs_cache *cache);

@@ -421,3 +421,17 @@ char *pfs_cache_pipeline_name(struct pfs_cache *cache, const char *pipeline_id)
 	pthread_mutex_unlock(&cache->board.lock);
 	return name;
 }
+
+void pfs_cache_lists_stale(struct pfs_cache *cache)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	cache->catalog.flight.fresh_until = cache->catalog.flight.retry_at = 0;
+	g_hash_table_iter_init(&iter, cache->histories);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct list_entry *l = value;
+
+		l->flight.fresh_until = l->flight.retry_at = 0;
+	}
+}

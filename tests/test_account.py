@@ -223,3 +223,15 @@ def test_names_in_the_summaries(sim_factory, mount_factory, tmp_path):
     read(mnt / ids[1] / "1" / "status")
     lines = read(mnt / ids[1] / "summary").decode().splitlines()
     assert lines and all(line.split()[-1] == "beta" for line in lines)
+
+
+def test_sighup_asks_for_the_list_again(sim_factory, mount_factory, tmp_path):
+    import signal
+    sim = sim_factory(many_pipelines_scenario(2))
+    mount = mount_factory(sim.url, tmp_path / "mnt")
+    assert len(entries(mount.mountpoint)) == 2
+    assert len(calls(sim, LIST_PATH)) == 1
+    sim.set_scenario(many_pipelines_scenario(3))
+    mount.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: len(entries(mount.mountpoint)) == 3, message="the list asked again")
+    assert len(calls(sim, LIST_PATH)) == 2
