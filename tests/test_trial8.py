@@ -78,6 +78,59 @@ def test_ls_waits_one_timeout_not_one_per_getdents(sim_factory, mount_factory, t
 
 
 # --------------------------------------------------------------------------
+# A list call that failed at the first ls is never asked again
+
+
+def test_the_root_is_listed_once_the_list_call_works_again(sim_factory, mount_factory,
+                                                           tmp_path):
+    """README, Pipelines by name: the list is "asked when the root is first
+    listed and again when it is listed after `list_ttl` seconds"; a service
+    that fails then answers is served again (Freshness, stale-if-error).  When
+    the first list call failed (a 500 for a second or two: a deploy, a
+    gateway hiccup), `ls MOUNT` and `ls MOUNT/by-name` stayed empty for good:
+    no list call was made again however often they were listed (list_ttl=1,
+    35 s watched), until a remount.  cache_lists.c refresh_if_stale() only
+    refreshes a list that was once known (l->known), and the kernel keeps its
+    cached listing because the directory's mtime never changes, so
+    pfs_ns_list() is not called again either.
+
+    Found with: {"kind": "status", "status": 500, "call": "list", "count": 2},
+    then `ls MOUNT` in a loop.
+    """
+    sim = sim_factory(many_pipelines_scenario(3))
+    sim.fault(kind="status", status=500, call="list")
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1, "timeout": 2})
+    mnt = pathlib.Path(mount.mountpoint)
+    assert os.listdir(mnt) != [] and numbered_id("pipeline", 0) not in os.listdir(mnt)
+    sim.clear_faults()
+    wait_until(lambda: numbered_id("pipeline", 0) in os.listdir(mnt), timeout=15,
+               message="the pipelines listed once the list call works again")
+    wait_until(lambda: len(os.listdir(mnt / "by-name")) == 3, timeout=5,
+               message="by-name/ listed once the list call works again")
+
+
+def test_history_is_listed_once_the_history_call_works_again(sim_factory, mount_factory,
+                                                             tmp_path):
+    """The same for a pipeline's build history: when the first build-result
+    call failed, `ls MOUNT/<pipeline>` showed only the build `latest` names for
+    good (list_ttl=1, 60 s watched): cache_lists.c refresh_if_stale() skips a
+    history never known.
+
+    Found with: {"kind": "status", "status": 500, "call": "history",
+    "count": 2}, then `ls MOUNT/<pipeline>` in a loop.
+    """
+    sim = sim_factory(history_scenario(days_ago=(0, 1, 2)))
+    sim.fault(kind="status", status=500, call="history")
+    mount = mount_factory(sim.url, tmp_path / "mnt",
+                          {"history": 7, "prefetch": 0, "list_ttl": 1, "timeout": 2})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert "1" not in os.listdir(pipeline)
+    sim.clear_faults()
+    wait_until(lambda: {"1", "2", "3"} <= set(os.listdir(pipeline)), timeout=15,
+               message="the history listed once build-result works again")
+
+
+# --------------------------------------------------------------------------
 # by-name/ when the list call fails
 
 
