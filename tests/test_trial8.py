@@ -241,3 +241,50 @@ def test_nlink_counts_by_name_projects_and_each_project(sim_factory, mount_facto
                    and not os.path.islink(directory / name)]
         assert os.stat(directory).st_nlink == 2 + len(subdirs), \
             f"{directory}: st_nlink {os.stat(directory).st_nlink}, subdirectories {subdirs}"
+
+
+# --------------------------------------------------------------------------
+# The demo's builds in the future
+
+
+def test_the_demo_scenario_has_no_build_in_the_future(monkeypatch):
+    """README, first lines: `./contrib/demo.sh` shows `ls -lt
+    by-name/web-frontend/`.  Run at 16:30 UTC (00:30 the next day at +08:00),
+    its newest build 22 started at 09:12 and ended at 09:17 +08:00 of that
+    day, nine hours ahead: `ls -lt` printed "Dec  1  2026" (ls shows the year
+    for times in the future) and a `latest` older than the build it points
+    at.  "dates_relative" (contrib/pipelinefs_sim/catalog.py shift_dates())
+    moves the newest start_time onto today's date, not before now, so from
+    16:00 UTC until the demo build's time of day every first run of the
+    demo is like that.
+
+    Found with: `./contrib/demo.sh` at 16:30 UTC.
+    """
+    sys.path.insert(0, str(REPO / "contrib"))
+    from pipelinefs_sim import catalog
+    import json
+
+    zone = catalog.SERVICE_ZONE
+    now = datetime.datetime(2026, 12, 1, 0, 30, 0, tzinfo=zone)
+
+    class Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return now if tz is None else now.astimezone(tz)
+
+    fake = type(datetime)("datetime")
+    fake.__dict__.update(datetime.__dict__)
+    fake.datetime = Clock
+    monkeypatch.setattr(catalog, "datetime", fake)
+    data = json.loads((REPO / "contrib" / "scenarios" / "demo.json").read_text("utf-8"))
+    catalog.shift_dates(data)
+    latest_time = now.replace(tzinfo=None)
+    future = []
+    for pipeline_id, pipeline in data["pipelines"].items():
+        for build_id, build in (pipeline.get("builds") or {}).items():
+            body = build.get("body") if isinstance(build, dict) else None
+            for field in ("start_time", "end_time"):
+                value = body.get(field) if isinstance(body, dict) else None
+                if value and datetime.datetime.strptime(value, catalog.API_TIME) > latest_time:
+                    future.append((pipeline.get("name"), build_id, field, value))
+    assert future == [], f"at {now}, builds in the future: {future}"
