@@ -426,12 +426,28 @@ int pfs_api_list_pipelines(struct pfs_api *api, char *const *project_ids,
 	return res;
 }
 
+/* The windows hold whole dates: builds of the first one that started
+ * before @cutoff_ms (epoch ms) are older than asked for. */
+static void drop_older(GPtrArray *history, gint64 cutoff_ms)
+{
+	guint i = 0;
+
+	while (i < history->len) {
+		const struct pfs_history_entry *h = history->pdata[i];
+
+		if (h->start_ms && h->start_ms < cutoff_ms)
+			g_ptr_array_remove_index(history, i);
+		else
+			i++;
+	}
+}
+
 int pfs_api_get_history(struct pfs_api *api, const char *project_id,
 			unsigned days, GTimeZone *tz, double deadline,
 			GPtrArray **out, struct pfs_api_failure *failure)
 {
-	GPtrArray *windows = pfs_lists_history_windows(g_get_real_time() / 1000,
-						       tz, days);
+	gint64 now_ms = g_get_real_time() / 1000;
+	GPtrArray *windows = pfs_lists_history_windows(now_ms, tz, days);
 	guint i;
 	int res = 0;
 
@@ -463,6 +479,8 @@ int pfs_api_get_history(struct pfs_api *api, const char *project_id,
 	if (res < 0) {
 		g_ptr_array_unref(*out);
 		*out = NULL;
+		return res;
 	}
-	return res;
+	drop_older(*out, now_ms - (gint64)days * 24 * 3600 * 1000);
+	return 0;
 }

@@ -235,14 +235,16 @@ size_t pfs_cache_listing_size(struct pfs_cache *cache, const char *pipeline_id);
 
 /* Makes the catalog fresh (waiting within @reader's deadline); unless
  * config.fixed_root, its pipelines are then listed at the root (and
- * those it no longer names, listed only because of it, are not). 0, or
- * -EACCES, -EIO, -EINTR. A reader with an older catalog gets it. */
+ * those it no longer names, listed only because of it, are not). 0 (also
+ * when the call failed but an older answer is there to serve), or -EACCES,
+ * -EINTR, or -EIO when the service never answered. */
 int pfs_cache_load_catalog(struct pfs_cache *cache, struct pfs_reader *reader);
 
 /* Makes @pipeline_id's history fresh: the catalog first if its project
  * is not known (or config.projects names exactly one project, taken as
  * its project). 0 (also when no project is known: no history), or as
- * pfs_cache_load_catalog(). Costs nothing with history_days 0. */
+ * pfs_cache_load_catalog() for the catalog or the history. Costs nothing
+ * with history_days 0. */
 int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
 			   const char *pipeline_id);
 

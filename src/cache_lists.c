@@ -273,12 +273,24 @@ void pfs_cache_fetch_list(struct pfs_cache *cache, struct list_entry *l,
 
 /* ---- readers ------------------------------------------------------------ */
 
+/* Called with the lock held: as pfs_cache_load_catalog(). */
+static int load_list(struct pfs_cache *cache, struct pfs_reader *reader,
+		     struct list_entry *l)
+{
+	int res = pfs_cache_resolve_list(cache, reader, l);
+
+	/* a failure with an older answer to list is that answer */
+	if (res < 0 && res != -EACCES && res != -EINTR && l->known)
+		res = 0;
+	return res;
+}
+
 int pfs_cache_load_catalog(struct pfs_cache *cache, struct pfs_reader *reader)
 {
 	int res;
 
 	pthread_mutex_lock(&cache->board.lock);
-	res = pfs_cache_resolve_list(cache, reader, &cache->catalog);
+	res = load_list(cache, reader, &cache->catalog);
 	pthread_mutex_unlock(&cache->board.lock);
 	return pfs_cache_reader_errno(res);
 }
@@ -309,11 +321,10 @@ int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	p->pins++;
 	if (!project_of(cache, p) && !cache->catalog.known)
-		res = pfs_cache_resolve_list(cache, reader, &cache->catalog);
+		res = load_list(cache, reader, &cache->catalog);
 	project = project_of(cache, p);
 	if (res == 0 && project)
-		res = pfs_cache_resolve_list(cache, reader,
-					     pfs_cache_history_entry(cache, project));
+		res = load_list(cache, reader, pfs_cache_history_entry(cache, project));
 	p->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
 	/* a pipeline the catalog does not name is still there by id */
@@ -382,13 +393,15 @@ bool pfs_cache_fixed_root(struct pfs_cache *cache)
 }
 
 /* Called with the lock held: starts a refresh of @l if its answer went
- * stale and may be asked for again now. */
+ * stale, or its last call failed, and it may be asked for again now (a
+ * listing the kernel keeps is read again only once its mtime moves: a
+ * list that failed at the first ls must be asked for from here). */
 static void refresh_if_stale(struct pfs_cache *cache, struct list_entry *l)
 {
 	double now = pfs_cache_now();
 
-	if (l->known && now >= l->flight.fresh_until && !l->flight.fetching &&
-	    now >= l->flight.retry_at)
+	if ((l->known || l->flight.failures) && now >= l->flight.fresh_until &&
+	    !l->flight.fetching && now >= l->flight.retry_at)
 		pfs_cache_start_list(cache, l, 0, false);
 }
 

@@ -130,10 +130,11 @@ void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
 	if (failure->not_before > 0) {
 		/* not sent, for the limiter's reasons (a pause the service
 		 * asked for, or the mount's own limits): look again when a
-		 * request may go, without growing this entry's backoff */
+		 * request may go, without growing this entry's backoff. Not
+		 * a backoff for health: the limiter's pauses are there as
+		 * throttled or unauthorized, and end with them */
 		f->retry_at = failure->not_before > now ? failure->not_before
 							: now + PFS_FLIGHT_BACKOFF_BASE;
-		pfs_stats_backoff_until(f->retry_at, err);
 		pfs_log_debug("%s", failure->what);
 		return;
 	}

@@ -368,8 +368,14 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!listing) {		/* no opendir: list now */
 		res = pfs_ino_decode(ino, &node);
 		if (res == 0) {
-			res = pfs_ns_list(fs->ns, begin_wait(req, &w), &node,
-					  &taken);
+			struct pfs_reader *reader = begin_wait(req, &w);
+
+			/* the rest of a listing: what is there now, no wait
+			 * (the first part waited its time already; each part
+			 * waiting anew would make ls wait timeout per getdents) */
+			if (off != 0)
+				reader->deadline = 0;
+			res = pfs_ns_list(fs->ns, reader, &node, &taken);
 			end_wait(req);
 		}
 		if (res < 0) {

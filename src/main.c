@@ -208,7 +208,7 @@ static int serve(struct daemon *d, struct fuse_args *args)
 		goto out_mount;
 	pfs_auth_start(d->auth);
 	pfs_log_info("mounted %s on %s", d->opts.endpoint, d->cmdline.mountpoint);
-	if (d->opts.cacert)
+	if (d->opts.cacert && g_str_has_prefix(d->opts.endpoint, "https://"))
 		pfs_log_info("TLS: servers checked against %s (from %s)",
 			     d->opts.cacert, d->opts.cacert_source);
 	/* a positive result is the signal that ended the loop: a clean stop */

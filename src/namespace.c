@@ -316,8 +316,9 @@ static int listing_attr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 		changed = pfs_ns_time(newest_ns + version);
 	pfs_ns_fill_attr(ns, attr, S_IFDIR, 0, changed, 0);
 	/* every pipeline, every build is a directory ("latest" a link) */
-	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id) +
-			     (pipeline_id ? 0 : 1);	/* .pipelinefs */
+	attr->st.st_nlink += pfs_cache_listing_size(ns->cache, pipeline_id);
+	if (!pipeline_id)	/* .pipelinefs, and by-name/ and projects/ */
+		attr->st.st_nlink += pfs_cache_fixed_root(ns->cache) ? 1 : 3;
 	/* a pipeline's name always leads to the same directory */
 	attr->entry_timeout = PFS_NS_IMMUTABLE_TIMEOUT;
 	return 0;
@@ -665,11 +666,12 @@ static int list_root(struct pfs_ns *ns, struct pfs_reader *reader,
 	char **ids, **id;
 	uint32_t slot;
 
-	/* the account's pipelines; a failing service leaves those known */
+	/* the account's pipelines (an older list while the service fails;
+	 * with none, the error: an empty root would say there is nothing) */
 	if (!fixed) {
 		int res = pfs_cache_load_catalog(ns->cache, reader);
 
-		if (res == -EACCES || res == -EINTR)
+		if (res < 0)
 			return res;
 	}
 	ids = pfs_cache_list_pipelines(ns->cache);
@@ -732,9 +734,10 @@ static int list_pipeline(struct pfs_ns *ns, struct pfs_reader *reader,
 
 	if (!pipeline_id)
 		return -ESTALE;
-	/* its builds of the last days; a failing service leaves those known */
+	/* its builds of the last days: an extra, the pipeline is there by id
+	 * whatever the history calls do (they log their failures) */
 	res = pfs_cache_load_history(ns->cache, reader, pipeline_id);
-	if (res == -EACCES || res == -EINTR)
+	if (res == -EINTR)
 		return res;
 	pfs_ns_add_dots(entries, dir, &root);
 	prefetch_listing(ns, pipeline_id, false);

@@ -19,7 +19,9 @@ struct named_entry {
 
 /* The names of by-name/ (@project 0) or of one project's directory
  * (@project: its slot + 1), or (@projects) of projects/ itself: a GArray
- * of struct named_entry pointing into @catalog. */
+ * of struct named_entry pointing into @catalog, in its order. Duplicates
+ * are told apart oldest first (the list comes newest first), so that a
+ * new pipeline called like an old one gets the "~2", not the old one. */
 static GArray *make_names(GPtrArray *catalog, uint32_t project, bool projects)
 {
 	GArray *names = g_array_new(FALSE, FALSE, sizeof(struct named_entry));
@@ -47,9 +49,10 @@ static GArray *make_names(GPtrArray *catalog, uint32_t project, bool projects)
 		}
 		pfs_name_sanitize(entry.name, text ? text : fallback,
 				  text ? strlen(text) : strlen(fallback), fallback);
-		pfs_name_claim(entry.name, taken);
 		g_array_append_val(names, entry);
 	}
+	for (i = names->len; i-- > 0;)
+		pfs_name_claim(g_array_index(names, struct named_entry, i).name, taken);
 	g_hash_table_destroy(seen);
 	g_hash_table_destroy(taken);
 	return names;
@@ -66,14 +69,15 @@ static const struct named_entry *find_name(GArray *names, const char *name)
 }
 
 /* The catalog, fresh if the service answers (a reader with an older one
- * gets it; one refused gets -EACCES). */
+ * gets it; with none, the error: a name must not look gone because the
+ * service failed). */
 static int load_catalog(struct pfs_ns *ns, struct pfs_reader *reader,
 			GPtrArray **catalog)
 {
 	int res = pfs_cache_load_catalog(ns->cache, reader);
 
 	*catalog = NULL;
-	if (res == -EACCES || res == -EINTR)
+	if (res < 0)
 		return res;
 	*catalog = pfs_cache_catalog_names(ns->cache);
 	return 0;
@@ -102,6 +106,18 @@ static char *link_target(struct pfs_ns *ns, const struct pfs_ns_node *node)
 	return g_strconcat(node->project ? "../../" : "../", pipeline_id, NULL);
 }
 
+/* How many projects the catalog names: projects/'s subdirectories. */
+static nlink_t projects_known(struct pfs_ns *ns)
+{
+	GPtrArray *catalog = pfs_cache_catalog_names(ns->cache);
+	GArray *names = make_names(catalog, 0, true);
+	nlink_t count = names->len;
+
+	g_array_free(names, TRUE);
+	g_ptr_array_unref(catalog);
+	return count;
+}
+
 int pfs_ns_account_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 			   struct pfs_ns_attr *attr)
 {
@@ -109,6 +125,8 @@ int pfs_ns_account_getattr(struct pfs_ns *ns, const struct pfs_ns_node *node,
 
 	if (node->kind != PFS_NS_NAME_LINK) {
 		dir_attr(ns, attr);
+		if (node->kind == PFS_NS_PROJECTS_DIR)
+			attr->st.st_nlink += projects_known(ns);
 		return 0;
 	}
 	target = link_target(ns, node);

@@ -367,6 +367,8 @@ static int check_pipelines(struct pfs_options *opts)
 		return -1;
 	if (opts->projects_text && !opts->projects[0])
 		return fail("projects=: expected project ids separated by ':'");
+	if (opts->pipelines_text && !opts->pipelines[0])
+		return fail("pipelines=: expected pipeline ids separated by ':'");
 	if (!opts->projects_text) {
 		g_strfreev(opts->projects);
 		opts->projects = NULL;

@@ -13,7 +13,7 @@ import pathlib
 import pytest
 
 from conftest import (DEFAULT_PROJECT_ID, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
-                      api_epoch, entries, health, history_scenario, history_starts,
+                      api_epoch, entries, errno_of, health, history_scenario, history_starts,
                       log_lines, many_pipelines_scenario, numbered_id, read, wait_until)
 
 LIST_PATH = "/v3/pipelines/list"
@@ -106,8 +106,9 @@ def test_by_name_links_with_hostile_and_duplicate_names(sim_factory, mount_facto
     assert all(len(name.encode()) <= 255 and "/" not in name and name not in (".", "..")
                for name in names)
     targets = {name: os.readlink(by_name / name) for name in names}
-    assert targets["dup"] == "../" + numbered_id("pipeline", 1)
-    assert targets["dup~2"] == "../" + numbered_id("pipeline", 2)
+    # the list comes newest first: the older "dup" keeps the plain name
+    assert targets["dup"] == "../" + numbered_id("pipeline", 2)
+    assert targets["dup~2"] == "../" + numbered_id("pipeline", 1)
     # the fallback for "" and "..": the pipeline's id
     for n in (3, 4):
         assert numbered_id("pipeline", n) in names
@@ -126,7 +127,9 @@ def test_projects_directory(sim_factory, mount_factory, tmp_path):
     assert sorted(os.listdir(root)) == sorted(["Team_A", "Team_A~2", "平台"])
     assert sorted(os.listdir(root / "平台")) == ["p0", "p1"]
     assert os.readlink(root / "平台" / "p0") == "../../" + numbered_id("pipeline", 2)
-    assert os.readlink(root / "Team_A" / "p1") == "../../" + numbered_id("pipeline", 3)
+    # projects 0 and 1 are both "Team/A": the older (listed later) keeps the name
+    assert os.readlink(root / "Team_A" / "p1") == "../../" + numbered_id("pipeline", 1)
+    assert os.readlink(root / "Team_A~2" / "p1") == "../../" + numbered_id("pipeline", 3)
     assert read(root / "Team_A" / "p0" / "1" / "outcome") == b"success\n"
     with pytest.raises(FileNotFoundError):
         os.lstat(root / "nothing")
@@ -203,13 +206,30 @@ def test_coct_throttling_with_500_is_throttling_not_an_outage(sim, mount_factory
     assert "COCT.0070003" in health(mnt).get("last_error", "")
 
 
-def test_list_call_errors_leave_the_known_root(sim_factory, mount_factory, tmp_path):
+def test_a_failing_list_is_eio_until_one_comes_then_the_last_one_stays(
+        sim_factory, mount_factory, tmp_path):
+    error = {"error_code": "DEVPIPE.00011104", "error_msg": "bad parameter"}
     sim = sim_factory(many_pipelines_scenario(2))
-    sim.fault(kind="status", status=200, pipeline_id="*",
-              body={"error_code": "DEVPIPE.00011104", "error_msg": "bad parameter"})
-    mount = mount_factory(sim.url, tmp_path / "mnt")
-    assert entries(mount.mountpoint) == []
-    log_lines(mount, "pipeline list")
+    sim.fault(kind="status", status=200, call="list", body=error)
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1})
+    # no list yet: an error, not an empty root that says there is nothing
+    assert errno_of(os.listdir, mount.mountpoint) == errno.EIO
+    assert log_lines(mount, "POST /v3/pipelines/list: HTTP 200 DEVPIPE.00011104")
+    sim.clear_faults()
+
+    def listed():
+        try:
+            return len(entries(mount.mountpoint)) == 2
+        except OSError:
+            return False
+    wait_until(listed, message="listed once the list call works")
+    failed_before = len([entry for entry in calls(sim, LIST_PATH) if entry["status"] == 200])
+    sim.fault(kind="status", status=500, call="list")
+    wait_until(lambda: entries(mount.mountpoint) and
+               [entry for entry in calls(sim, LIST_PATH) if entry["status"] == 500],
+               message="a refresh that fails")
+    assert len(entries(mount.mountpoint)) == 2, "the last list stays"
+    assert failed_before >= 1
 
 
 def test_names_in_the_summaries(sim_factory, mount_factory, tmp_path):
@@ -235,3 +255,22 @@ def test_sighup_asks_for_the_list_again(sim_factory, mount_factory, tmp_path):
     mount.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: len(entries(mount.mountpoint)) == 3, message="the list asked again")
     assert len(calls(sim, LIST_PATH)) == 2
+
+
+def test_history_days_are_days_not_dates(sim_factory, mount_factory, tmp_path):
+    """history=1 asks for the dates of yesterday and today, but lists only
+    the builds of the last 24 hours."""
+    import time
+    from conftest import api_time
+    scenario = history_scenario(days_ago=(0, 1, 2))
+    now = time.time()
+    since_midnight = (now + 8 * 3600) % 86400       # in the service's zone, +08:00
+    builds = scenario["pipelines"][numbered_id("history", 0)]["builds"]
+    # "1": yesterday's date, so asked for, but more than 24 hours ago
+    for build_id, age in (("1", 86400 + since_midnight / 2), ("2", 23 * 3600), ("3", 600)):
+        body = builds[build_id]["body"]
+        body["start_time"], body["end_time"] = api_time(now - age), api_time(now - age + 60)
+    sim = sim_factory(scenario)
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 1, "prefetch": 0})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert entries(pipeline) == ["latest", "3", "2"]

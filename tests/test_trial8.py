@@ -71,7 +71,10 @@ def test_ls_waits_one_timeout_not_one_per_getdents(sim_factory, mount_factory, t
     if where == "pipeline":
         directory = directory / numbered_id("history", 0)
     started = time.monotonic()
-    os.listdir(directory)                 # readdir(3) to the end: getdents until 0
+    try:
+        os.listdir(directory)             # readdir(3) to the end: getdents until 0
+    except OSError as error:              # the root: no list yet is EIO, not empty
+        assert where == "root" and error.errno == errno.EIO, error
     elapsed = time.monotonic() - started
     assert elapsed < scaled(TIMEOUT + 2), \
         f"ls {where} took {elapsed:.1f} s with timeout={TIMEOUT}"
@@ -101,10 +104,18 @@ def test_the_root_is_listed_once_the_list_call_works_again(sim_factory, mount_fa
     sim.fault(kind="status", status=500, call="list")
     mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1, "timeout": 2})
     mnt = pathlib.Path(mount.mountpoint)
-    assert os.listdir(mnt) != [] and numbered_id("pipeline", 0) not in os.listdir(mnt)
+    # no list yet: an error, not an empty root that says there is nothing
+    with pytest.raises(OSError) as error:
+        os.listdir(mnt)
+    assert error.value.errno == errno.EIO
+
+    def listed():
+        try:
+            return numbered_id("pipeline", 0) in os.listdir(mnt)
+        except OSError:
+            return False
     sim.clear_faults()
-    wait_until(lambda: numbered_id("pipeline", 0) in os.listdir(mnt), timeout=15,
-               message="the pipelines listed once the list call works again")
+    wait_until(listed, timeout=15, message="the pipelines listed once the list call works again")
     wait_until(lambda: len(os.listdir(mnt / "by-name")) == 3, timeout=5,
                message="by-name/ listed once the list call works again")
 

@@ -231,21 +231,29 @@ def _number(build_id):
 
 def shift_dates(data, today=None):
     """Move every API time of the scenario's pipelines by whole days so that the newest
-    build start_time falls on today (in +08:00); returns the number of days moved.
+    build start_time falls on today (in +08:00), or yesterday when that would put a
+    build's end after now; returns the number of days moved.
 
     Every string of the form "YYYY-MM-DD HH:MM:SS" in the pipelines (bodies,
     timeline values, create_time) moves, so a build stays consistent with its
     stages; raw builds are served as written.  Changes data in place.
     """
-    today = today or datetime.datetime.now(SERVICE_ZONE).date()
-    starts = [parse_api_time(build.get("body", {}).get("start_time"))
-              for pipeline in data["pipelines"].values() if isinstance(pipeline, dict)
+    now = datetime.datetime.now(SERVICE_ZONE).replace(tzinfo=None)
+    today = today or now.date()
+    bodies = [build["body"] for pipeline in data["pipelines"].values()
+              if isinstance(pipeline, dict)
               for build in (pipeline.get("builds") or {}).values()
               if isinstance(build, dict) and isinstance(build.get("body"), dict)]
-    starts = [start for start in starts if start is not None]
+    starts = [start for start in (parse_api_time(body.get("start_time")) for body in bodies)
+              if start is not None]
     if not starts:
         return 0
+    ends = [end for end in (parse_api_time(body.get("end_time")) for body in bodies)
+            if end is not None]
     days = (today - max(starts).date()).days
+    # not into the future: a day less when the newest would end after now
+    if max(starts + ends) + datetime.timedelta(days=days) > now:
+        days -= 1
     data["pipelines"] = _shifted(data["pipelines"], datetime.timedelta(days=days))
     return days
 

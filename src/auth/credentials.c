@@ -46,6 +46,9 @@ static GString *normalise(const char *text, size_t len)
 	GString *out = g_string_sized_new(len + 1);
 	const char *s = text, *end = text + len;
 
+	/* the byte order mark editors such as Notepad put first */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;

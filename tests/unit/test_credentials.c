@@ -68,6 +68,8 @@ static void test_spaces_comments_crlf(void)
 	assert_parsed("# written by hand\r\n; an SDK comment\r\n\r\n"
 		      "  [basic]  \r\n\tak  =   " AK "   \r\n"
 		      "   # sk = wrong\r\n sk =" SK "\t\r\n", AK, SK, NULL);
+	/* a byte order mark first, as Notepad saves files */
+	assert_parsed("\xef\xbb\xbf[basic]\r\nak=" AK "\r\nsk=" SK "\r\n", AK, SK, NULL);
 	/* an empty security_token is none */
 	assert_parsed("[basic]\nak=" AK "\nsk=" SK "\nsecurity_token =\n",
 		      AK, SK, NULL);
