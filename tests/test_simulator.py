@@ -815,6 +815,19 @@ def service_day(days_ago=0):
     return (datetime.datetime.now(zone).date() - datetime.timedelta(days=days_ago)).isoformat()
 
 
+def newest_day(clock):
+    """The date dates_relative moves a scenario's newest build to: today, or
+    yesterday while today's `clock` (HH:MM:SS, +08:00) is still to come (no
+    build ends in the future)."""
+    zone = datetime.timezone(datetime.timedelta(hours=8))
+    late = datetime.datetime.now(zone).strftime("%H:%M:%S") < clock
+    return service_day(1 if late else 0)
+
+
+def days_before(day, count):
+    return (datetime.date.fromisoformat(day) - datetime.timedelta(days=count)).isoformat()
+
+
 def test_history_lists_a_projects_builds_of_the_window_newest_first(sim_factory):
     scenario = history_scenario(days_ago=(0, 1, 2, 10, 40), pipelines=2)
     sim = sim_factory(scenario)
@@ -897,13 +910,14 @@ def test_dates_relative_moves_the_newest_build_to_today(sim_factory):
     scenario = default_test_scenario()
     scenario["dates_relative"] = True
     sim = sim_factory(scenario)
+    day = newest_day("10:00:00")        # the running build's start, the newest time
     sim.advance(60)
     _, body = get_json(sim, status_path(PIPELINE_RUNNING))
-    assert body["start_time"] == service_day(0) + " 10:00:00"
-    assert body["end_time"] == service_day(0) + " 10:01:00"     # timeline values move too
+    assert body["start_time"] == day + " 10:00:00"
+    assert body["end_time"] == day + " 10:01:00"     # timeline values move too
     _, body = get_json(sim, status_path(PIPELINE_SUCCESS, "6"))
-    assert body["start_time"] == service_day(1) + " 17:00:00"
-    _, answer = get_json(sim, history_path(DEFAULT_PROJECT_ID, service_day(1), service_day(0)))
+    assert body["start_time"] == days_before(day, 1) + " 17:00:00"
+    _, answer = get_json(sim, history_path(DEFAULT_PROJECT_ID, days_before(day, 1), day))
     assert answer["total"] == 4
 
 
@@ -1250,9 +1264,15 @@ def test_demo_scenario_names_its_projects_and_pipelines_and_shows_a_week_of_hist
         scenario["projects"].values())
     days = set()
     for project_id in scenario["projects"]:
-        _, answer = get_json(demo_sim, history_path(project_id, service_day(6), service_day(0)))
+        _, answer = get_json(demo_sim, history_path(project_id, service_day(7), service_day(0)))
         days |= {item["start_time"][:10] for item in answer["build_results"]}
-    assert service_day(0) in days and len(days) >= 6, "builds on most days of the last week"
+        ends = [item["end_time"] for item in answer["build_results"] if item["end_time"]]
+        zone = datetime.timezone(datetime.timedelta(hours=8))
+        assert max(ends) <= datetime.datetime.now(zone).strftime("%Y-%m-%d %H:%M:%S"), \
+            "no build ends in the future"
+    # the newest on today, or yesterday when today's would be still to come
+    assert max(days) in (service_day(0), service_day(1)) and len(days) >= 6, \
+        "builds on most days of the last week"
     credential, = scenario["credentials"]
     assert signed_request(demo_sim, "GET", status_path(SEED_PIPELINE), ak=credential["ak"],
                           sk=credential["sk"])[0] == 200
