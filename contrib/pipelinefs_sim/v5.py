@@ -10,7 +10,8 @@
 
 Every v5 answer is derived from a build's v3 document at the scenario clock
 (timeline applied), so every scenario serves both generations unchanged; a
-few optional scenario keys add what v3 cannot say (see SCENARIO_KEYS).
+few optional scenario keys add what v3 cannot say (listed in the
+script's docstring, its --help).
 
 Status mapping, v3 (status, outcome) -> v5 (run, stage, job and step alike
 unless noted):
@@ -65,25 +66,6 @@ from urllib.parse import parse_qs, unquote
 from pipelinefs_sim import catalog
 
 CALLS = ("v5_detail", "v5_runs", "v5_pipelines", "v5_log", "projects")
-
-SCENARIO_KEYS = """\
-  Keys a scenario may add for v5 (v3 serves them as unknown extra fields):
-    on a task (v3) = job (v5):
-      "steps": [STEP, ...]   the job's steps (default: one step named after
-                             the task, with its status, times and log keys)
-      "message_json": true   the job's message is the JSON text
-                             {"errorMessage": error_msg, "errorCode":
-                             error_code}; an object: that object as JSON text
-    on a stage: "pre": [STEP, ...], "post": [STEP, ...]   entry/exit gates
-    on the run, a stage, a task or a STEP: "v5_status": served as is
-    STEP: {"name", "status", "outcome", "start_time", "end_time" (v3 forms;
-      default the job's), "v5_status", "task" (plugin), "business_type",
-      "message", and its log: "log" (text) | "log_base64" (bytes) |
-      "log_lines": N (N generated lines, see generated_line()),
-      "log_lines_per_second": R and "log_since": T (scenario seconds,
-      default 0): while the step is RUNNING only min(N, R * (now - T)) lines
-      exist}.  Without any: a short log of the step's start, error and end.
-      A step not started yet (INIT, QUEUED) has no log."""
 
 DETAIL_PATH = re.compile(r"^/v5/([^/]+)/api/pipelines/([^/]+)/pipeline-runs/detail$")
 RUNS_PATH = re.compile(r"^/v5/([^/]+)/api/pipelines/([^/]+)/pipeline-runs/list$")
