@@ -1089,3 +1089,22 @@ class Follower:
 def follow(processes):
     """follow(path) -> Follower running `tail -f path`; ended at teardown."""
     return lambda path, **kwargs: Follower(processes, path, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Issue 9 (v5): scenario keys the simulator's v5 calls read (see
+# contrib/pipelinefs-sim --help); v3 serves them as unknown extra fields.
+
+
+def v5_task(scenario, pipeline_id, build_id, stage, task, **keys):
+    """Add v5 keys to one task of a scenario's build body, e.g. steps=[{"name": "compile",
+    "log_lines": 20000}], message_json=True, log="...", v5_status="ASYNC_RUNNING";
+    returns the scenario."""
+    body = scenario["pipelines"][pipeline_id]["builds"][build_id]["body"]
+    body["states"][stage]["children"][task].update(keys)
+    return scenario
+
+
+def v5_run_id(pipeline_id, build_id):
+    """The simulator's pipeline_run_id of a build: md5 hex of "pipeline-run:<p>:<b>"."""
+    return hashlib.md5(f"pipeline-run:{pipeline_id}:{build_id}".encode("utf-8")).hexdigest()

@@ -8,8 +8,6 @@ request log cover the v5 calls as they do v3's.
 """
 
 import base64
-import copy
-import hashlib
 import http.client
 import json
 import pathlib
@@ -25,7 +23,8 @@ import pytest
 
 from conftest import (DEFAULT_PROJECT_ID, FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG,
                       PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO,
-                      SIM, TEST_TOKEN, api_epoch, default_test_scenario, scaled)
+                      SIM, TEST_TOKEN, api_epoch, default_test_scenario, scaled, v5_run_id,
+                      v5_task)
 
 sys.path.insert(0, str(pathlib.Path(SIM).resolve().parent))
 from pipelinefs_sim import auth as sim_auth  # noqa: E402  (the simulator's own modules)
@@ -183,7 +182,7 @@ def default_builds():
 def test_run_detail_of_each_default_build_mirrors_its_v3_body(sim, pipeline_id, build_id, body):
     code, run = detail(sim, pipeline_id, f"pipeline_run_number={build_id}")
     assert code == 200
-    assert HEX32.fullmatch(run["id"]) and run["id"] == sim_v5.run_id_of(pipeline_id, build_id)
+    assert HEX32.fullmatch(run["id"]) and run["id"] == v5_run_id(pipeline_id, build_id)
     assert run["run_number"] == int(build_id) and run["pipeline_id"] == pipeline_id
     assert run["project_id"] == DEFAULT_PROJECT_ID
     assert run["status"] == sim_v5.v5_status(body, run=True)
@@ -211,6 +210,21 @@ def test_failed_job_carries_the_task_error_as_message(sim):
     job = run["stages"][1]["jobs"][1]
     assert (run["status"], job["name"], job["status"], job["message"]) == (
         "FAILED", "unit-tests", "FAILED", FAILED_TASK_ERROR_MSG)
+
+
+def test_v5_keys_added_to_the_default_scenario_leave_its_v3_answer_alone(sim_factory):
+    scenario = v5_task(default_test_scenario(), PIPELINE_ERROR, "12", 1, 1, message_json=True,
+                       steps=[{"name": "npm test", "log": "1 passing\n3 failing\n"}])
+    sim = sim_factory(scenario)
+    status, v3 = call_json(sim, "GET", f"/v3/pipelines/{PIPELINE_ERROR}/status")
+    assert status == 200 and v3["states"][1]["children"][1]["error_msg"] == FAILED_TASK_ERROR_MSG
+    _, run = detail(sim, PIPELINE_ERROR)
+    job = run["stages"][1]["jobs"][1]
+    assert json.loads(job["message"]) == {"errorMessage": FAILED_TASK_ERROR_MSG,
+                                          "errorCode": FAILED_TASK_ERROR_CODE}
+    step, = job["steps"]
+    text, _ = read_whole_log(sim, log_path(PIPELINE_ERROR, run, job, step))
+    assert (step["name"], text) == ("npm test", "1 passing\n3 failing\n")
 
 
 def test_message_json_gives_the_json_form_of_the_error(sim_factory):
@@ -320,7 +334,7 @@ def test_runs_list_pages_newest_first(sim_factory):
     status, page = runs(sim, PIPELINE_SUCCESS, limit=100, status=["FAILED"])
     assert page["total"] == 8 and all(item["status"] == "FAILED" for item in page["pipeline_runs"])
     item = page["pipeline_runs"][0]
-    assert item["pipeline_run_id"] == sim_v5.run_id_of(PIPELINE_SUCCESS, str(item["run_number"]))
+    assert item["pipeline_run_id"] == v5_run_id(PIPELINE_SUCCESS, str(item["run_number"]))
     assert item["stage_status_list"][0]["name"] == "构建"
     assert isinstance(item["stage_status_list"][0]["start_time"], str)
     assert runs(sim, PIPELINE_SUCCESS, limit=0)[0] == 400

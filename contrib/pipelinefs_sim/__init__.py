@@ -9,4 +9,6 @@ into an answer.
            IAM token call, and the settings of POST /_sim/auth
   catalog  the v3 pipeline list and build-result (run history) calls, and
            the scenario's "dates_relative" shift
+  v5       the v5 calls (run detail, runs list, pipeline list, step logs)
+           and GET /v4/projects, derived from the same scenarios
 """

@@ -48,11 +48,14 @@ DEVPIPE.30021001; a bad parameter 400 DEVPIPE.00011104.  A raw build (the
 scenario's "raw"/"raw_file") that is not a JSON object is served on the
 detail call as written, so a hostile body reaches a v5 client too.
 
-Step logs: see log_lines() and page().  Offsets are line indices written as
-decimal strings, but opaque to a client: it must only send back what it got.
-At most MAX_LOG_LINES lines a page.  The log is bytes: a "log_base64" log is
-served byte for byte inside the JSON string (control characters, quote and
-backslash escaped; bytes >= 0x80 raw, valid UTF-8 or not).
+Step logs: see StepLog and page().  Offsets are line indices written as
+decimal strings, but opaque to a client: it must only send back what it
+got.  At most MAX_LOG_LINES lines a page.  has_more says whether lines exist
+past the page now: a RUNNING step's log may still grow after has_more is
+false, so a follower polls while the step runs.  The log is bytes: a
+"log_base64" log is served byte for byte inside the JSON string (control
+characters, quote and backslash escaped; bytes >= 0x80 raw, valid UTF-8 or
+not).
 """
 
 import base64
