@@ -281,6 +281,15 @@ void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id);
  * the catalog did not name it; never asks the service. */
 char *pfs_cache_pipeline_name(struct pfs_cache *cache, const char *pipeline_id);
 
+/* Without fetching: build @build_id of @pipeline_id as its history tells
+ * it, in the shape of the API's own fields (g_free each): status,
+ * outcome (either may be NULL), start_time ("YYYY-MM-DD HH:MM:SS" in
+ * config.tz, or NULL) and elapsed_time (milliseconds as text, or NULL).
+ * false when the history does not name it. */
+bool pfs_cache_history_brief(struct pfs_cache *cache, const char *pipeline_id,
+			     const char *build_id, char **status, char **outcome,
+			     char **start_time, char **elapsed_time);
+
 /* Whether pipelines= fixed the root: the catalog lists nothing there. */
 bool pfs_cache_fixed_root(struct pfs_cache *cache);
 

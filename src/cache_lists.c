@@ -448,3 +448,45 @@ void pfs_cache_lists_stale(struct pfs_cache *cache)
 		l->flight.fresh_until = l->flight.retry_at = 0;
 	}
 }
+
+/* @ms (epoch ms) as the API writes times, in @tz; NULL for 0. */
+static char *api_time_text(gint64 ms, GTimeZone *tz)
+{
+	GDateTime *utc, *local;
+	char *text;
+
+	if (!ms || !tz)
+		return NULL;
+	utc = g_date_time_new_from_unix_utc(ms / 1000);
+	if (!utc)
+		return NULL;
+	local = g_date_time_to_timezone(utc, tz);
+	text = local ? g_date_time_format(local, "%Y-%m-%d %H:%M:%S") : NULL;
+	if (local)
+		g_date_time_unref(local);
+	g_date_time_unref(utc);
+	return text;
+}
+
+bool pfs_cache_history_brief(struct pfs_cache *cache, const char *pipeline_id,
+			     const char *build_id, char **status, char **outcome,
+			     char **start_time, char **elapsed_time)
+{
+	struct pipeline_entry *p;
+	const struct pfs_history_entry *h = NULL;
+
+	pthread_mutex_lock(&cache->board.lock);
+	p = pfs_cache_find_pipeline(cache, pipeline_id);
+	if (p && p->history_index)
+		h = g_hash_table_lookup(p->history_index, build_id);
+	if (h) {
+		*status = g_strdup(h->status);
+		*outcome = g_strdup(h->outcome);
+		*start_time = api_time_text(h->start_ms, cache->config.tz);
+		*elapsed_time = h->start_ms && h->end_ms >= h->start_ms
+			? g_strdup_printf("%" G_GINT64_FORMAT, h->end_ms - h->start_ms)
+			: NULL;
+	}
+	pthread_mutex_unlock(&cache->board.lock);
+	return h != NULL;
+}

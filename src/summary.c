@@ -429,19 +429,45 @@ static struct value name_value(const struct pfs_build *build, const char *name)
 	return name ? from_string(name) : build_field(build, "pipeline_name");
 }
 
+/* The line of a build known only from its history. */
+static void append_brief_columns(GString *out, const struct pfs_summary_brief *brief)
+{
+	struct value elapsed = from_string(brief->elapsed_time);
+	char buf[32];
+
+	g_string_append_printf(out, "%s ", pfs_summary_mark(brief->status,
+							    brief->outcome, false));
+	append_column(out, from_string(brief->status), PFS_SUMMARY_STATUS_WIDTH);
+	g_string_append_c(out, ' ');
+	append_column(out, from_string(brief->outcome), PFS_SUMMARY_OUTCOME_WIDTH);
+	g_string_append_c(out, ' ');
+	pad(out, append_text(out, from_string(brief->start_time)), TIME_WIDTH);
+	g_string_append_c(out, ' ');
+	if (!format_elapsed(elapsed, buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "-");
+	pad(out, strlen(buf), PFS_SUMMARY_ELAPSED_WIDTH);
+	g_string_append(out, buf);
+}
+
 void pfs_summary_pipeline_line(GString *out, const char *build_id,
-			       const struct pfs_build *build, const char *name)
+			       const struct pfs_build *build,
+			       const struct pfs_summary_brief *brief,
+			       const char *name)
 {
 	append_column(out, id_value(build, build_id),
 		      PFS_SUMMARY_BUILD_ID_WIDTH);
 	g_string_append_c(out, ' ');
-	append_state_columns(out, build);
-	pad(out, append_text(out, build_field(build, "start_time")), TIME_WIDTH);
-	g_string_append_c(out, ' ');
+	if (!build && brief) {
+		append_brief_columns(out, brief);
+	} else {
+		append_state_columns(out, build);
+		pad(out, append_text(out, build_field(build, "start_time")), TIME_WIDTH);
+		g_string_append_c(out, ' ');
+	}
 	if (build) {
 		append_elapsed(out, build, PFS_NODE_ROOT,
 			       PFS_SUMMARY_ELAPSED_WIDTH);
-	} else {
+	} else if (!brief) {
 		pad(out, 1, PFS_SUMMARY_ELAPSED_WIDTH);
 		g_string_append_c(out, '-');
 	}

@@ -89,13 +89,25 @@ int pfs_summary_failures(const struct pfs_build *build,
 char *pfs_summary_build(const struct pfs_build *build, const char *build_id,
 			size_t *len);
 
+/* What a build's history says of it (cache.h), for a build not cached:
+ * its fields as the API writes them, any of them NULL. */
+struct pfs_summary_brief {
+	const char *status;
+	const char *outcome;
+	const char *start_time;		/* "YYYY-MM-DD HH:MM:SS" */
+	const char *elapsed_time;	/* milliseconds */
+};
+
 /* Appends the pipeline summary's line for build @build_id, @build its
- * cached copy or NULL when there is none (its columns then show "-"), of
- * the pipeline called @name (the pipeline list's; NULL: the build's
- * pipeline_name, else "-"), last so that awk's columns stay put:
+ * cached copy or NULL when there is none (its columns then come from
+ * @brief, or show "-"), of the pipeline called @name (the pipeline list's;
+ * NULL: the build's pipeline_name, else "-"), last so that awk's columns
+ * stay put:
  *   <build_id> <mark> <status> <outcome> <start_time> <elapsed> <name>\n */
 void pfs_summary_pipeline_line(GString *out, const char *build_id,
-			       const struct pfs_build *build, const char *name);
+			       const struct pfs_build *build,
+			       const struct pfs_summary_brief *brief,
+			       const char *name);
 
 /* Orders builds for the pipeline summary, newest first: both ids numbers
  * -> the larger first; else the later start_time first (a build with none

@@ -85,6 +85,28 @@ static int newest_first(const void *a, const void *b)
 	return pfs_summary_compare_builds(x->id, x->build, y->id, y->build);
 }
 
+/* @seen's line: from its cached copy, else from its history, else "-". */
+static void append_pipeline_line(struct pfs_cache *cache, GString *out,
+				 const char *pipeline_id, const struct seen *seen,
+				 const char *name)
+{
+	char *status = NULL, *outcome = NULL, *start = NULL, *elapsed = NULL;
+	bool known = !seen->build &&
+		     pfs_cache_history_brief(cache, pipeline_id, seen->id, &status,
+					     &outcome, &start, &elapsed);
+
+	pfs_summary_pipeline_line(out, seen->id, seen->build,
+				  known ? &(struct pfs_summary_brief){
+					  .status = status, .outcome = outcome,
+					  .start_time = start, .elapsed_time = elapsed }
+					: NULL,
+				  name);
+	g_free(status);
+	g_free(outcome);
+	g_free(start);
+	g_free(elapsed);
+}
+
 /* One line per build seen, newest first. */
 static char *pipeline_summary(struct pfs_cache *cache, const char *pipeline_id,
 			      size_t *len)
@@ -101,7 +123,7 @@ static char *pipeline_summary(struct pfs_cache *cache, const char *pipeline_id,
 	}
 	qsort(builds, n, sizeof(*builds), newest_first);
 	for (i = 0; i < n; i++) {
-		pfs_summary_pipeline_line(out, builds[i].id, builds[i].build, name);
+		append_pipeline_line(cache, out, pipeline_id, &builds[i], name);
 		pfs_build_unref(builds[i].build);
 	}
 	g_free(name);

@@ -274,3 +274,20 @@ def test_history_days_are_days_not_dates(sim_factory, mount_factory, tmp_path):
     mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 1, "prefetch": 0})
     pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
     assert entries(pipeline) == ["latest", "3", "2"]
+
+
+def test_pipeline_summary_shows_history_builds_without_fetching_them(
+        sim_factory, mount_factory, tmp_path):
+    scenario = history_scenario(days_ago=(0, 1, 2))
+    sim = sim_factory(scenario)
+    mount = mount_factory(sim.url, tmp_path / "mnt", {"history": 7, "prefetch": 0})
+    pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
+    assert entries(pipeline) == ["latest", "3", "2", "1"]
+    lines = [line.split() for line in read(pipeline / "summary").decode().splitlines()]
+    starts = history_starts(scenario)
+    assert [line[0] for line in lines] == ["3", "2", "1"]
+    for line in lines:
+        start = starts[(numbered_id("history", 0), line[0])]
+        assert line[1:7] == ["✓", "completed", "success", *start.split(), "5m00s"], line
+    assert [entry for entry in status_calls(sim) if entry["build_id"]] == [], \
+        "the summary fetches no build"

@@ -378,12 +378,17 @@ static void test_pipeline_lines_newest_first(void)
 	g_assert_cmpint(pfs_summary_compare_builds("a", NULL, "b", NULL), >, 0);
 
 	/* the pipeline list's name wins; else the build's; else "-" */
-	pfs_summary_pipeline_line(out, "23", NULL, "web frontend");
-	pfs_summary_pipeline_line(out, "22", b22, NULL);
-	pfs_summary_pipeline_line(out, "21", b21, NULL);
-	pfs_summary_pipeline_line(out, "2", seed, NULL);
-	pfs_summary_pipeline_line(out, "1", NULL, NULL);
+	pfs_summary_pipeline_line(out, "24", NULL, &(struct pfs_summary_brief){
+		.status = "completed", .outcome = "error",
+		.start_time = "2026-11-28 10:00:00", .elapsed_time = "3723000" },
+		"web frontend");
+	pfs_summary_pipeline_line(out, "23", NULL, NULL, "web frontend");
+	pfs_summary_pipeline_line(out, "22", b22, NULL, NULL);
+	pfs_summary_pipeline_line(out, "21", b21, NULL, NULL);
+	pfs_summary_pipeline_line(out, "2", seed, NULL, NULL);
+	pfs_summary_pipeline_line(out, "1", NULL, NULL, NULL);
 	g_assert_cmpstr(out->str, ==,
+		"24     ✗ completed  error   2026-11-28 10:00:00  1h02m web_frontend\n"
 		"23     · -          -       -                        - web_frontend\n"
 		"22     ✗ completed  error   2026-11-28 09:12:03  5m21s web-frontend\n"
 		"21     ✓ completed  success 2026-11-27 16:40:51  5m11s web-frontend\n"
