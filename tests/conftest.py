@@ -956,9 +956,25 @@ def iso_epoch(text):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
+def read_view(path):
+    """A file of .pipelinefs/ (or a pipeline's summary) in one read(2).
+
+    These files are snapshots renewed at most once a second (views.h), at a
+    getattr, and the kernel sends one before each read(2): read() reading
+    on to see EOF can get the whole of one snapshot and then the tail of a
+    newer, longer one (valgrind's slowness made CI hit it).  One read(2)
+    of a large buffer is served from one snapshot.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4 << 20)
+    finally:
+        os.close(fd)
+
+
 def health(mnt):
     """MOUNT/.pipelinefs/health as {key: value} (each line "key: value")."""
-    lines = read(pathlib.Path(mnt) / ".pipelinefs" / "health").decode("utf-8").splitlines()
+    lines = read_view(pathlib.Path(mnt) / ".pipelinefs" / "health").decode("utf-8").splitlines()
     pairs = [line.split(": ", 1) for line in lines]
     assert all(len(pair) == 2 for pair in pairs), f"not key: value lines: {lines}"
     return dict(pairs)
@@ -988,7 +1004,8 @@ def metric_samples(text):
 
 def metrics(mnt):
     """The samples of MOUNT/.pipelinefs/metrics (see metric_samples)."""
-    return metric_samples(read(pathlib.Path(mnt) / ".pipelinefs" / "metrics").decode("utf-8"))
+    return metric_samples(read_view(pathlib.Path(mnt) / ".pipelinefs" / "metrics")
+                          .decode("utf-8"))
 
 
 def metric(mnt, name, **labels):
