@@ -368,17 +368,26 @@ void pfs_cache_named_free(void *data)
 	g_free(n);
 }
 
+/* Called with the lock held: what @pipeline_id's history says of
+ * @build_id, or NULL. */
+static const struct pfs_history_entry *history_of(struct pfs_cache *cache,
+						  const char *pipeline_id,
+						  const char *build_id)
+{
+	struct pipeline_entry *p = pfs_cache_find_pipeline(cache, pipeline_id);
+
+	return p && p->history_index ? g_hash_table_lookup(p->history_index, build_id)
+				     : NULL;
+}
+
 bool pfs_cache_history_build(struct pfs_cache *cache, const char *pipeline_id,
 			     const char *build_id, int64_t *start_ms,
 			     int64_t *end_ms)
 {
-	struct pipeline_entry *p;
-	const struct pfs_history_entry *h = NULL;
+	const struct pfs_history_entry *h;
 
 	pthread_mutex_lock(&cache->board.lock);
-	p = pfs_cache_find_pipeline(cache, pipeline_id);
-	if (p && p->history_index)
-		h = g_hash_table_lookup(p->history_index, build_id);
+	h = history_of(cache, pipeline_id, build_id);
 	if (h) {
 		*start_ms = h->start_ms;
 		*end_ms = h->end_ms;
@@ -472,13 +481,10 @@ bool pfs_cache_history_brief(struct pfs_cache *cache, const char *pipeline_id,
 			     const char *build_id, char **status, char **outcome,
 			     char **start_time, char **elapsed_time)
 {
-	struct pipeline_entry *p;
-	const struct pfs_history_entry *h = NULL;
+	const struct pfs_history_entry *h;
 
 	pthread_mutex_lock(&cache->board.lock);
-	p = pfs_cache_find_pipeline(cache, pipeline_id);
-	if (p && p->history_index)
-		h = g_hash_table_lookup(p->history_index, build_id);
+	h = history_of(cache, pipeline_id, build_id);
 	if (h) {
 		*status = g_strdup(h->status);
 		*outcome = g_strdup(h->outcome);

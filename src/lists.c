@@ -1,5 +1,6 @@
 /* lists.c - see lists.h */
 #include "lists.h"
+#include "model.h"
 #include "log.h"
 #include "apitime.h"
 #include "names.h"
@@ -12,7 +13,6 @@
 
 /* A real answer nests 3 deep; json-c's default 32 keeps a hostile body
  * from exhausting the stack (as model.c). */
-#define JSON_MAX_DEPTH 32
 /* How much of the service's error text is kept: a code is short, a
  * message a sentence; a hostile body may send megabytes of either. */
 #define CODE_MAX 64
@@ -23,46 +23,12 @@
 
 typedef void *(*item_reader)(struct json_object *item, GTimeZone *tz);
 
-static bool only_whitespace(const char *text, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!memchr(" \t\r\n", text[i], 4))
-			return false;
-	return true;
-}
-
 /* Exactly one JSON object in @len bytes of @body (whitespace may follow),
- * or NULL with the reason in @err. */
+ * or NULL with the reason in @err: read as status bodies are (model.h). */
 static struct json_object *parse_object(const char *body, size_t len,
 					char *err, size_t errsize)
 {
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	struct json_object *obj;
-	enum json_tokener_error jerr;
-	size_t end;
-
-	if (!tok) {
-		snprintf(err, errsize, "out of memory");
-		return NULL;
-	}
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (jerr == json_tokener_continue)
-		snprintf(err, errsize, "truncated JSON");
-	else if (jerr != json_tokener_success)
-		snprintf(err, errsize, "not JSON: %s", json_tokener_error_desc(jerr));
-	else if (end > len || !only_whitespace(body + end, len - end))
-		snprintf(err, errsize, "text after the JSON value");
-	else if (!json_object_is_type(obj, json_type_object))
-		snprintf(err, errsize, "the body is not a JSON object");
-	else
-		return obj;
-	json_object_put(obj);
-	return NULL;
+	return pfs_model_parse_json(body, len, json_type_object, err, errsize);
 }
 
 static struct json_object *field(struct json_object *obj, const char *key)

@@ -410,11 +410,8 @@ static bool only_whitespace(const char *text, size_t len)
 	return true;
 }
 
-/* One JSON value of @type in exactly @len bytes of @body (nothing but
- * whitespace after it), or NULL with the reason in @err. */
-static struct json_object *parse_json(const char *body, size_t len,
-				      enum json_type type, char *err,
-				      size_t errsize)
+struct json_object *pfs_model_parse_json(const char *body, size_t len,
+					 int type, char *err, size_t errsize)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
@@ -439,7 +436,7 @@ static struct json_object *parse_json(const char *body, size_t len,
 		snprintf(err, errsize, "not JSON: %s", json_tokener_error_desc(jerr));
 	else if (end > len || !only_whitespace(body + end, len - end))
 		snprintf(err, errsize, "text after the JSON value");
-	else if (!json_object_is_type(obj, type))
+	else if (!json_object_is_type(obj, (enum json_type)type))
 		snprintf(err, errsize, "the body is not a JSON %s",
 			 type == json_type_array ? "array" : "object");
 	else
@@ -627,7 +624,7 @@ int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 	int res;
 
 	*out = NULL;
-	obj = parse_json(body, len, json_type_object, err, errsize);
+	obj = pfs_model_parse_json(body, len, json_type_object, err, errsize);
 	if (!obj)
 		return -EPROTO;
 	builder_init(&b, len);
@@ -652,7 +649,7 @@ int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
 	size_t i, n;
 
 	*out = NULL;
-	array = parse_json(body, len, json_type_array, err, errsize);
+	array = pfs_model_parse_json(body, len, json_type_array, err, errsize);
 	if (!array)
 		return -EPROTO;
 	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -93,6 +93,15 @@ struct pfs_build {
 int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
 		    char *err, size_t errsize);
 
+/* One JSON value of @type (json_type_object or json_type_array) in
+ * exactly @len bytes of @body, which need not be NUL-terminated (nothing
+ * but whitespace may follow it; nesting deeper than 32 is refused): a new
+ * json-c object (json_object_put it), or NULL with a one-line reason in
+ * @err. Every JSON answer of the service is read with it. */
+struct json_object;
+struct json_object *pfs_model_parse_json(const char *body, size_t len,
+					 int type, char *err, size_t errsize);
+
 /* Reads the body of the batch call GET /v3/pipelines/status?pipeline_ids=
  * (a JSON array, one object per pipeline) into *out: pipeline id -> the id
  * of its latest build, for the items that name both as valid ids (a new
