@@ -289,7 +289,7 @@ def test_wrong_keys_are_eacces_unauthorized_and_paused(sim, start, tmp_path):
     until = time.monotonic() + 3
     while time.monotonic() < until:
         assert errno_of(read, mnt / PIPELINE_ERROR / "latest" / "status") == errno.EACCES
-        time.sleep(0.1)
+        time.sleep(0.1)             # pacing a reader over a 3 s window, not synchronisation
     assert len(sim.requests()) == 1
     assert_no_secret(mount.log(), "the log")
 

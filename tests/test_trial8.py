@@ -215,7 +215,6 @@ def test_health_is_ok_once_new_keys_are_accepted(sim_factory, mount_factory, tmp
         except OSError:
             return False
     wait_until(all_readable, timeout=5, message="both builds read with the new keys")
-    print("REQ", [(e["path"], e["status"], e["auth_error"]) for e in sim.requests()]); print("H", health(mnt)); time.sleep(3); print("H2", health(mnt))
     last = {}
 
     def healthy():
