@@ -54,13 +54,13 @@ static void slot_table_destroy(struct slot_table *t)
 	g_array_free(t->free, TRUE);
 }
 
-int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
+int pfs_cache_new(struct pfs_backend *backend, const struct pfs_cache_config *config,
 		  struct pfs_cache **out)
 {
 	struct pfs_cache *cache = g_new0(struct pfs_cache, 1);
 	size_t by_size = config->max_bytes / BYTES_PER_ENTRY;
 
-	cache->api = api;
+	cache->backend = backend;
 	cache->config = *config;
 	pfs_flight_board_init(&cache->board);
 	cache->pipelines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,

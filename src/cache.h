@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "api.h"
+#include "backend.h"
 #include "flight.h"
 #include "model.h"
 
@@ -76,8 +76,9 @@ typedef void (*pfs_cache_change_fn)(struct pfs_cache_change *change,
 
 struct pfs_cache;
 
-/* The cache uses, but does not own, @api. */
-int pfs_cache_new(struct pfs_api *api, const struct pfs_cache_config *config,
+/* The cache uses, but does not own, @backend: the one place that
+ * fetches, it asks the backend and never sees an API's JSON. */
+int pfs_cache_new(struct pfs_backend *backend, const struct pfs_cache_config *config,
 		  struct pfs_cache **out);
 /* Readers and workers waiting give up soon after @stop(@arg) returns
  * true: so that unmounting never waits for them. Set before any read. */

@@ -124,15 +124,19 @@ static void fetch(struct pfs_cache *cache, struct build_entry *e,
 	const char *pipeline_id = e ? e->pipeline_id : p->id;
 	const char *build_id = e ? e->build_id : NULL;
 	bool had_copy = e ? e->build != NULL : p->latest_known;
-	struct pfs_api_failure failure;
+	struct pipeline_entry *owner = p ? p : pfs_cache_pipeline_entry(cache, pipeline_id);
+	enum pfs_api_version api = pfs_cache_api_of(cache, owner);
+	char *project_id = g_strdup(pfs_cache_project_of(cache, owner));
+	struct pfs_backend_failure failure;
 	struct pfs_build *build = NULL;
 	double asked_at = f->started_at;
 	char what[300];
 	int res;
 
 	pthread_mutex_unlock(&cache->board.lock);
-	res = pfs_api_get_status(cache->api, pipeline_id, build_id, deadline,
-				 &build, &failure);
+	res = pfs_backend_get_build(cache->backend, api, project_id, pipeline_id,
+				    build_id, deadline, &build, &failure);
+	g_free(project_id);
 	pthread_mutex_lock(&cache->board.lock);
 	snprintf(what, sizeof(what), "pipeline %s %s%s", pipeline_id,
 		 build_id ? "build " : "latest", build_id ? build_id : "");
@@ -159,13 +163,14 @@ static void fetch(struct pfs_cache *cache, struct build_entry *e,
 static void fetch_latest_batch(struct pfs_cache *cache, char **ids,
 			       double deadline)
 {
-	struct pfs_api_failure failure;
+	struct pfs_backend_failure failure;
 	GHashTable *latest = NULL;
 	char **id;
 	int res;
 
 	pthread_mutex_unlock(&cache->board.lock);
-	res = pfs_api_get_latest_ids(cache->api, ids, deadline, &latest, &failure);
+	res = pfs_backend_get_latest_ids(cache->backend, PFS_API_V3, ids, deadline,
+					 &latest, &failure);
 	pthread_mutex_lock(&cache->board.lock);
 	if (res == -ECANCELED || pfs_flight_board_stopping(&cache->board)) {
 		for (id = ids; *id; id++)
@@ -367,7 +372,7 @@ static bool credentials_changed(struct pfs_cache *cache, struct pfs_flight *f)
 	unsigned refused = f->credentials, now;
 
 	pthread_mutex_unlock(&cache->board.lock);
-	now = pfs_api_credentials(cache->api);
+	now = pfs_backend_credentials(cache->backend);
 	pthread_mutex_lock(&cache->board.lock);
 	return now != refused;
 }
@@ -555,22 +560,31 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
 void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 {
 	double deadline = pfs_cache_now() + cache->config.timeout;
+	GPtrArray *batched = g_ptr_array_new();
 	guint i, n, k;
 
-	if (ids->len == 1 || cache->no_batch) {
-		for (i = 0; i < ids->len; i++)
-			pfs_cache_start_fetch(cache, &pfs_cache_pipeline_entry(cache, ids->pdata[i])->flight,
-				    ids->pdata[i], NULL, deadline, false);
-		return;
+	/* only v3 has the batch call */
+	for (i = 0; i < ids->len; i++) {
+		struct pipeline_entry *p = pfs_cache_pipeline_entry(cache, ids->pdata[i]);
+
+		if (ids->len > 1 && !cache->no_batch &&
+		    pfs_cache_api_of(cache, p) == PFS_API_V3)
+			g_ptr_array_add(batched, ids->pdata[i]);
+		else
+			pfs_cache_start_fetch(cache, &p->flight, p->id, NULL,
+					      deadline, false);
 	}
-	for (i = 0; i < ids->len; i += n) {
+	if (batched->len == 1)
+		pfs_cache_start_fetch(cache, &pfs_cache_pipeline_entry(cache, batched->pdata[0])->flight,
+				      batched->pdata[0], NULL, deadline, false);
+	for (i = 0; batched->len > 1 && i < batched->len; i += n) {
 		struct job *job = g_new0(struct job, 1);
 
-		n = ids->len - i < BATCH_MAX ? ids->len - i : BATCH_MAX;
+		n = batched->len - i < BATCH_MAX ? batched->len - i : BATCH_MAX;
 		job->deadline = deadline;
 		job->batch = g_new0(char *, n + 1);
 		for (k = 0; k < n; k++) {
-			job->batch[k] = g_strdup(ids->pdata[i + k]);
+			job->batch[k] = g_strdup(batched->pdata[i + k]);
 			pfs_flight_begin(&pfs_cache_pipeline_entry(cache, job->batch[k])->flight,
 					 job, pfs_cache_now());
 		}
@@ -583,6 +597,7 @@ void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids)
 			pfs_cache_free_job(job);
 		}
 	}
+	g_ptr_array_free(batched, TRUE);
 }
 
 void pfs_cache_prefetch_latest(struct pfs_cache *cache, char **pipeline_ids,

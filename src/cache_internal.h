@@ -71,6 +71,9 @@ struct pipeline_entry {
 	 * pfs_history_entry, lists.h), and by build id; NULL: none known */
 	GPtrArray *history;
 	GHashTable *history_index;
+	/* the API it is served with, chosen when first needed and kept, so
+	 * that one build is never read by two (PFS_API_AUTO: not yet) */
+	enum pfs_api_version api;
 };
 
 /* Slot numbers of one kind of entry, reused once an entry is recycled. */
@@ -82,7 +85,7 @@ struct slot_table {
 };
 
 struct pfs_cache {
-	struct pfs_api *api;
+	struct pfs_backend *backend;
 	struct pfs_cache_config config;
 	struct pfs_flight_board board;	/* its lock guards all below */
 	GThreadPool *workers;		/* of struct job: every request */
@@ -187,6 +190,16 @@ bool pfs_cache_latest_due(const struct pipeline_entry *p, double now);
 void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids);
 
 /* ---- cache_lists.c ---- */
+
+/* Called with the lock held: the CodeArts project @p belongs to (the
+ * catalog, projects= naming one, project_id=), or NULL. */
+const char *pfs_cache_project_of(struct pfs_cache *cache,
+				 const struct pipeline_entry *p);
+
+/* Called with the lock held: the API that serves @p (chosen now if not
+ * yet: pfs_backend_choose). */
+enum pfs_api_version pfs_cache_api_of(struct pfs_cache *cache,
+				      struct pipeline_entry *p);
 
 /* Called with the lock held: the list entry of project @project_id's
  * history, made if missing (never freed before the cache). */

@@ -2,7 +2,6 @@
  * projects' build histories, kept like builds (single flight, backoff,
  * freshness) and handed to the pipeline entries as they land. */
 #include "cache_internal.h"
-#include "lists.h"
 #include "log.h"
 
 #include <errno.h>
@@ -227,29 +226,80 @@ static void land_history(struct pfs_cache *cache, struct list_entry *l,
 	g_hash_table_destroy(by_pipeline);
 }
 
-/* The list call of @l, without the lock: 0 with its items in *@out. */
-static int call_list(struct pfs_cache *cache, const struct list_entry *l,
-		     double deadline, GPtrArray **out,
-		     struct pfs_api_failure *failure)
+/* What the list call of @l asks, gathered with the lock held so that the
+ * call runs without it. */
+struct list_call {
+	enum pfs_api_version api;
+	char *project_id;	/* history: its project; NULL: the catalog */
+	char **projects;	/* catalog: projects= (or project_id=), or NULL */
+	char **pipeline_ids;	/* history: the project's pipelines (v5 asks
+				 * pipeline by pipeline) */
+};
+
+static void list_call_clear(struct list_call *c)
 {
-	if (!l->project_id)
-		return pfs_api_list_pipelines(cache->api, cache->config.projects,
-					      deadline, out, failure);
-	return pfs_api_get_history(cache->api, l->project_id,
-				   cache->config.history_days, cache->config.tz,
-				   deadline, out, failure);
+	g_free(c->project_id);
+	g_strfreev(c->projects);
+	g_strfreev(c->pipeline_ids);
+}
+
+/* Called with the lock held. */
+static void prepare_list_call(struct pfs_cache *cache,
+			      const struct list_entry *l, struct list_call *c)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer key, value;
+
+	memset(c, 0, sizeof(*c));
+	if (!l->project_id) {
+		const char *fallback = pfs_backend_project(cache->backend);
+
+		c->projects = g_strdupv(cache->config.projects);
+		if (!c->projects && fallback)
+			c->projects = g_strdupv((char *[]){ (char *)fallback, NULL });
+		c->api = pfs_backend_choose(cache->backend,
+					    c->projects ? c->projects[0] : NULL);
+		g_ptr_array_free(ids, TRUE);
+		return;
+	}
+	c->project_id = g_strdup(l->project_id);
+	c->api = pfs_backend_choose(cache->backend, l->project_id);
+	g_hash_table_iter_init(&iter, cache->pipelines);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		if (g_strcmp0(pfs_cache_project_of(cache, value), l->project_id) == 0)
+			g_ptr_array_add(ids, g_strdup(key));
+	g_ptr_array_add(ids, NULL);
+	c->pipeline_ids = (char **)g_ptr_array_free(ids, FALSE);
+}
+
+/* The list call @c, without the lock: 0 with its items in *@out. */
+static int call_list(struct pfs_cache *cache, const struct list_call *c,
+		     double deadline, GPtrArray **out,
+		     struct pfs_backend_failure *failure)
+{
+	if (!c->project_id)
+		return pfs_backend_list_pipelines(cache->backend, c->api,
+						  c->projects, deadline, out,
+						  failure);
+	return pfs_backend_get_history(cache->backend, c->api, c->project_id,
+				       c->pipeline_ids, cache->config.history_days,
+				       deadline, out, failure);
 }
 
 void pfs_cache_fetch_list(struct pfs_cache *cache, struct list_entry *l,
 			  double deadline)
 {
-	struct pfs_api_failure failure;
+	struct pfs_backend_failure failure;
+	struct list_call call;
 	GPtrArray *items = NULL;
 	char what[200];
 	int res;
 
+	prepare_list_call(cache, l, &call);
 	pthread_mutex_unlock(&cache->board.lock);
-	res = call_list(cache, l, deadline, &items, &failure);
+	res = call_list(cache, &call, deadline, &items, &failure);
+	list_call_clear(&call);
 	pthread_mutex_lock(&cache->board.lock);
 	if (l->project_id)
 		snprintf(what, sizeof(what), "build history of project %s",
@@ -295,9 +345,8 @@ int pfs_cache_load_catalog(struct pfs_cache *cache, struct pfs_reader *reader)
 	return pfs_cache_reader_errno(res);
 }
 
-/* Called with the lock held: the project @p belongs to, or NULL. */
-static const char *project_of(struct pfs_cache *cache,
-			      const struct pipeline_entry *p)
+const char *pfs_cache_project_of(struct pfs_cache *cache,
+				 const struct pipeline_entry *p)
 {
 	char **projects = cache->config.projects;
 
@@ -305,7 +354,16 @@ static const char *project_of(struct pfs_cache *cache,
 		return p->project_id;
 	if (projects && projects[0] && !projects[1])
 		return projects[0];
-	return NULL;
+	return pfs_backend_project(cache->backend);
+}
+
+enum pfs_api_version pfs_cache_api_of(struct pfs_cache *cache,
+				      struct pipeline_entry *p)
+{
+	if (p->api == PFS_API_AUTO)
+		p->api = pfs_backend_choose(cache->backend,
+					    pfs_cache_project_of(cache, p));
+	return p->api;
 }
 
 int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
@@ -320,9 +378,9 @@ int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
 	pthread_mutex_lock(&cache->board.lock);
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	p->pins++;
-	if (!project_of(cache, p) && !cache->catalog.known)
+	if (!pfs_cache_project_of(cache, p) && !cache->catalog.known)
 		res = load_list(cache, reader, &cache->catalog);
-	project = project_of(cache, p);
+	project = pfs_cache_project_of(cache, p);
 	if (res == 0 && project)
 		res = load_list(cache, reader, pfs_cache_history_entry(cache, project));
 	p->pins--;
@@ -425,7 +483,7 @@ void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id)
 			refresh_if_stale(cache, &cache->catalog);
 	} else if (cache->config.history_days &&
 		   (p = pfs_cache_find_pipeline(cache, pipeline_id)) &&
-		   (project = project_of(cache, p))) {
+		   (project = pfs_cache_project_of(cache, p))) {
 		refresh_if_stale(cache, pfs_cache_history_entry(cache, project));
 	}
 	pthread_mutex_unlock(&cache->board.lock);

@@ -113,7 +113,7 @@ int pfs_flight_outcome_with_copy(int err)
 }
 
 void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
-		     const struct pfs_api_failure *failure, bool have_copy,
+		     const struct pfs_backend_failure *failure, bool have_copy,
 		     double now)
 {
 	if (err == -ECANCELED)

@@ -16,7 +16,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "api.h"
+#include "backend.h"
 
 /* Backoff after a failed fetch: 1 s, 2 s, 4 s ... 60 s, jittered. */
 #define PFS_FLIGHT_BACKOFF_BASE 1.0
@@ -79,7 +79,7 @@ int pfs_flight_nap(struct pfs_flight_board *board, double until,
  * reasons until @failure->not_before) and logs an outage once, and its
  * end. @have_copy: a cached copy is served meanwhile. */
 void pfs_flight_note(struct pfs_flight *f, int err, const char *what,
-		     const struct pfs_api_failure *failure, bool have_copy,
+		     const struct pfs_backend_failure *failure, bool have_copy,
 		     double now);
 
 /* true when a reader with nothing cached may wait out a backoff after

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "backend.h"
 #include "auth.h"
 #include "cache.h"
 #include "dirops.h"
@@ -33,7 +33,7 @@ struct daemon {
 	struct pfs_auth *auth;
 	struct pfs_http *http;
 	struct pfs_limiter *limiter;
-	struct pfs_api *api;
+	struct pfs_backend *backend;
 	struct pfs_cache *cache;
 	struct pfs_ns *ns;
 	struct pfs_monitor *monitor;
@@ -75,9 +75,13 @@ static int build_modules(struct daemon *d)
 		return -1;
 	}
 	if (pfs_limiter_new(d->opts.max_requests, d->opts.rate, &d->limiter) < 0 ||
-	    pfs_api_new(d->opts.endpoint, d->http, d->auth, d->limiter,
-			&d->api) < 0 ||
-	    pfs_cache_new(d->api, &config, &d->cache) < 0 ||
+	    pfs_backend_new(&(struct pfs_backend_config){
+				    .endpoint = d->opts.endpoint,
+				    .api = (enum pfs_api_version)d->opts.api,
+				    .project_id = d->opts.project_id,
+				    .tz = d->opts.timezone },
+			    d->http, d->auth, d->limiter, &d->backend) < 0 ||
+	    pfs_cache_new(d->backend, &config, &d->cache) < 0 ||
 	    pfs_monitor_new(d->cache, &d->monitor) < 0 ||
 	    pfs_ns_new(d->cache, d->opts.ttl, &d->ns) < 0) {
 		fprintf(stderr, "pipelinefs: out of memory\n");
@@ -95,7 +99,7 @@ static void free_modules(struct daemon *d)
 	pfs_ns_free(d->ns);
 	pfs_cache_free(d->cache);
 	pfs_monitor_free(d->monitor);
-	pfs_api_free(d->api);
+	pfs_backend_free(d->backend);
 	pfs_limiter_free(d->limiter);
 	pfs_auth_free(d->auth);
 	pfs_http_free(d->http);

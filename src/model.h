@@ -1,8 +1,10 @@
-/* model.h - a status response turned into the tree the mount shows.
+/* model.h - a build as the tree the mount shows, whichever API it came
+ * from.
  *
- * pfs_model_parse() reads the body of GET /v3/pipelines/{id}/status and
- * builds a struct pfs_build: every documented field as a file, stages and
- * tasks as directories named after them. A build is immutable once made;
+ * A backend (backend/: v3, v5) reads its API's answer and makes a struct
+ * pfs_build with the builder below: every field a file, stages and tasks
+ * as directories named after them. The cache, namespace and FUSE layers
+ * see only this tree, never an API's JSON. A build is immutable once made;
  * the cache and every open file hold a reference (pfs_build_ref/unref),
  * so a reader keeps a consistent copy while a refresh replaces it.
  *
@@ -84,32 +86,56 @@ struct pfs_build {
 	int64_t *node_ns;
 };
 
-/* Parses @len bytes of @body, which need not be NUL-terminated: nothing
- * past body[len - 1] is read, and only whitespace may follow the JSON
- * value within them. On success *out holds a new build with one
- * reference for the caller. On a body that is not the documented shape
- * returns -EPROTO and writes the reason to @err; -ENOMEM on allocation
- * failure. */
-int pfs_model_parse(const char *body, size_t len, struct pfs_build **out,
-		    char *err, size_t errsize);
+/* The builder a backend makes a build with. Not thread-safe; one per
+ * answer. pfs_tree_new() starts the tree with its build directory (node
+ * PFS_NODE_ROOT) in the build's time group; every node added gets the
+ * path hash of its path and the current group. Text is copied (and stored
+ * once however often it occurs). */
+struct pfs_tree_builder;
 
-/* One JSON value of @type (json_type_object or json_type_array) in
- * exactly @len bytes of @body, which need not be NUL-terminated (nothing
- * but whitespace may follow it; nesting deeper than 32 is refused): a new
- * json-c object (json_object_put it), or NULL with a one-line reason in
- * @err. Every JSON answer of the service is read with it. */
-struct json_object;
-struct json_object *pfs_model_parse_json(const char *body, size_t len,
-					 int type, char *err, size_t errsize);
+/* A builder for an answer of about @body_len bytes (a size hint). */
+struct pfs_tree_builder *pfs_tree_new(size_t body_len);
+/* Frees a builder not finished (NULL is fine). */
+void pfs_tree_free(struct pfs_tree_builder *b);
 
-/* Reads the body of the batch call GET /v3/pipelines/status?pipeline_ids=
- * (a JSON array, one object per pipeline) into *out: pipeline id -> the id
- * of its latest build, for the items that name both as valid ids (a new
- * GHashTable of strings, for the caller to destroy). -EPROTO when the body
- * is not such an array (read as by pfs_model_parse: @len bytes, no NUL
- * needed, nothing but whitespace after the array). */
-int pfs_model_parse_latest_ids(const char *body, size_t len, GHashTable **out,
-			       char *err, size_t errsize);
+/* A directory @name (a safe name: names.h) in directory @parent. */
+uint32_t pfs_tree_dir(struct pfs_tree_builder *b, uint32_t parent,
+		      const char *name);
+/* A field file @name in @parent: @len bytes of @text and a newline, or
+ * empty when @text is NULL (null or missing in the answer). */
+uint32_t pfs_tree_file(struct pfs_tree_builder *b, uint32_t parent,
+		       const char *name, const char *text, size_t len);
+/* Sets file @file's content as pfs_tree_file() does. */
+void pfs_tree_set_value(struct pfs_tree_builder *b, uint32_t file,
+			const char *text, size_t len);
+/* A directory (@is_dir) or file named after untrusted @text (@len bytes,
+ * NULL for none: then @fallback), made safe and unique in @taken (a set
+ * of g_malloc'd names, which the name is added to): names.h. */
+uint32_t pfs_tree_named(struct pfs_tree_builder *b, uint32_t parent,
+			GHashTable *taken, const char *text, size_t len,
+			const char *fallback, bool is_dir);
+/* Nodes added from now until pfs_tree_group_end(@returned) are a time
+ * group of directory @dir (a stage, a task): they share its first-seen
+ * time (pfs_build_set_times), its end_time or start_time file. */
+uint16_t pfs_tree_group_begin(struct pfs_tree_builder *b, uint32_t dir);
+void pfs_tree_group_end(struct pfs_tree_builder *b, uint16_t outer);
+/* Whether the tree has more nodes than any real build (100000): a
+ * backend stops and fails with -EPROTO, so a small hostile body cannot
+ * make gigabytes of nodes. */
+bool pfs_tree_full(const struct pfs_tree_builder *b);
+/* The files every build directory has whatever its API: status.json,
+ * summary, events and wait. */
+void pfs_tree_add_build_files(struct pfs_tree_builder *b);
+/* failed/, from the tree so far (summary.h says what failed): add it
+ * once every stage and task is in. */
+void pfs_tree_add_failed(struct pfs_tree_builder *b);
+/* Ends the tree: *@out a new build with one reference for the caller,
+ * keeping @len bytes of @body (the answer as received) deflated for
+ * status.json, and its identity (build_id, pipeline_id, completed,
+ * outcome: "") for the backend to set before it shares the build. Frees
+ * the builder whatever happens; -ENOMEM (and *@out NULL) on failure. */
+int pfs_tree_finish(struct pfs_tree_builder *b, const char *body, size_t len,
+		    struct pfs_build **out);
 
 /* First seen: every node's time from the API's times (end_time, else
  * start_time, "YYYY-MM-DD HH:MM:SS" read in @tz, see apitime.h) of its

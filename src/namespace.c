@@ -27,14 +27,14 @@ int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 {
 	struct pfs_ns *ns = g_new0(struct pfs_ns, 1);
 	struct pfs_build *empty;
-	char err[64];
 
 	ns->cache = cache;
 	ns->ttl = ttl;
 	ns->uid = getuid();
 	ns->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &ns->mount_time);
-	if (pfs_model_parse("{}", 2, &empty, err, sizeof(err)) < 0) {
+	/* the build directory's path hash, whichever API a build comes from */
+	if (pfs_tree_finish(pfs_tree_new(0), "", 0, &empty) < 0) {
 		g_free(ns);
 		return -ENOMEM;
 	}

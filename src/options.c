@@ -1,6 +1,7 @@
 /* options.c - see options.h */
 #include "options.h"
 #include "apitime.h"
+#include "backend.h"
 #include "names.h"
 #include "region.h"
 
@@ -51,6 +52,8 @@ static const struct fuse_opt option_table[] = {
 	PFS_OPT("projects", projects_text),
 	PFS_OPT("list_ttl", list_ttl_text),
 	PFS_OPT("history", history_text),
+	PFS_OPT("api", api_text),
+	PFS_OPT("project_id", project_id),
 	/* a token on the command line would show in ps and shell history */
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("--token=", KEY_TOKEN),
@@ -104,6 +107,11 @@ static void print_usage(const char *progname)
 	       "                           build history (1-86400, default: 60)\n"
 	       "    -o history=DAYS        days of builds listed in a pipeline\n"
 	       "                           (0-366, default: 7; 0: only those seen)\n"
+	       "    -o api=v3|v5|auto      the API builds are read with (default:\n"
+	       "                           auto: v5 where the pipeline's CodeArts\n"
+	       "                           project is known, else v3)\n"
+	       "    -o project_id=ID       the CodeArts project of pipelines nothing\n"
+	       "                           else places (v5 paths need it)\n"
 	       "    -o ttl=SECONDS         freshness of unfinished builds and of\n"
 	       "                           'latest' (1-86400, default: 5)\n"
 	       "    -o timeout=SECONDS     limit of one HTTP request, and of all a\n"
@@ -373,6 +381,29 @@ static int check_pipelines(struct pfs_options *opts)
 		g_strfreev(opts->projects);
 		opts->projects = NULL;
 	}
+	if (opts->project_id && !pfs_name_is_valid_id(opts->project_id))
+		return fail("project_id=: '%s' is not a CodeArts project id",
+			    opts->project_id);
+	return 0;
+}
+
+static int check_api(struct pfs_options *opts)
+{
+	static const char *const names[] = {
+		[PFS_API_AUTO] = "auto", [PFS_API_V3] = "v3", [PFS_API_V5] = "v5" };
+	size_t i;
+
+	if (!opts->api_text)
+		return 0;
+	for (i = 0; i < G_N_ELEMENTS(names); i++)
+		if (strcmp(opts->api_text, names[i]) == 0)
+			opts->api = (int)i;
+	if (strcmp(opts->api_text, names[opts->api]) != 0)
+		return fail("api=%s: expected v3, v5 or auto", opts->api_text);
+	/* v5 paths carry the project: nothing else could name it */
+	if (opts->api == PFS_API_V5 && !opts->projects && !opts->project_id)
+		return fail("api=v5 needs the CodeArts project: projects=ID[:ID] "
+			    "or project_id=ID");
 	return 0;
 }
 
@@ -499,6 +530,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	opts->prefetch = 1;
 	opts->list_ttl = DEFAULT_LIST_TTL;
 	opts->history_days = DEFAULT_HISTORY_DAYS;
+	opts->api = PFS_API_V3;	/* auto once v5 serves every call */
 	if (fuse_opt_parse(args, opts, option_table, option_proc) < 0)
 		return -1;
 	if (opts->show_help) {
@@ -516,6 +548,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	if (take_positional(opts, args) < 0 || check_region(opts) < 0 ||
 	    check_endpoint(opts) < 0 || check_cacert(opts) < 0 ||
 	    check_token_source(opts) < 0 || check_pipelines(opts) < 0 ||
+	    check_api(opts) < 0 ||
 	    check_numbers(opts) < 0 || check_timezone(opts) < 0 ||
 	    add_defaults(args, opts->endpoint) != 0)
 		return -1;
@@ -553,6 +586,8 @@ void pfs_options_free(struct pfs_options *opts)
 	free(opts->projects_text);
 	free(opts->list_ttl_text);
 	free(opts->history_text);
+	free(opts->api_text);
+	free(opts->project_id);
 	if (opts->timezone)
 		g_time_zone_unref(opts->timezone);
 	for (i = 0; i < 3 && i < opts->n_positional; i++)

@@ -40,6 +40,10 @@ struct pfs_options {
 	double list_ttl;	/* seconds a pipeline list or history stays fresh */
 	unsigned history_days;	/* days of build history listed; 0: none */
 	char *projects_text;
+	/* the API (backend.h): */
+	int api;		/* enum pfs_api_version: api=v3|v5|auto */
+	char *project_id;	/* project_id=: a valid id, or NULL */
+	char *api_text;
 	char *list_ttl_text;
 	char *history_text;
 	/* as given, before checking: */

@@ -1,8 +1,9 @@
 /* Fuzz target: the batch answer -> pipeline id to latest build id
- * (pfs_model_parse_latest_ids). Every id it yields must be safe to put in
+ * (pfs_v3_model_parse_latest_ids). Every id it yields must be safe to put in
  * a URL and a path. */
 #include "fuzz.h"
 #include "model.h"
+#include "v3.h"
 #include "names.h"
 
 #include <string.h>
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gpointer pipeline_id, build_id;
 	char err[256];
 
-	if (pfs_model_parse_latest_ids((const char *)data, size, &latest, err,
+	if (pfs_v3_model_parse_latest_ids((const char *)data, size, &latest, err,
 				       sizeof(err))) {
 		FUZZ_CHECK(!latest && memchr(err, '\0', sizeof(err)));
 		return 0;

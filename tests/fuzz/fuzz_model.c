@@ -1,7 +1,8 @@
-/* Fuzz target: a status body -> tree of files (pfs_model_parse), then
+/* Fuzz target: a status body -> tree of files (pfs_v3_model_parse), then
  * everything a reader of the mount can reach in the tree. */
 #include "fuzz.h"
 #include "model.h"
+#include "v3.h"
 #include "names.h"
 
 #include <string.h>
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	char *body;
 
-	if (pfs_model_parse((const char *)data, size, &build, err, sizeof(err))) {
+	if (pfs_v3_model_parse((const char *)data, size, &build, err, sizeof(err))) {
 		FUZZ_CHECK(!build && memchr(err, '\0', sizeof(err)));
 		g_string_free(path, TRUE);
 		return 0;

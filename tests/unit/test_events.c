@@ -6,6 +6,7 @@
 #include "apitime.h"
 #include "events.h"
 #include "model.h"
+#include "v3.h"
 
 #define T0 1796000000		/* 2026-11-29T...Z, any fixed second */
 #define NS(s) ((int64_t)(s) * 1000000000)
@@ -15,7 +16,7 @@ static struct pfs_build *parse(const char *json)
 	struct pfs_build *build = NULL;
 	char err[256] = "";
 
-	if (pfs_model_parse(json, strlen(json), &build, err, sizeof(err)) != 0)
+	if (pfs_v3_model_parse(json, strlen(json), &build, err, sizeof(err)) != 0)
 		g_error("parse failed: %s", err);
 	return build;
 }

@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "model.h"
+#include "v3.h"
 
 static struct pfs_build *parse_ok(const char *json)
 {
 	struct pfs_build *build = NULL;
 	char err[256] = "";
-	int res = pfs_model_parse(json, strlen(json), &build, err, sizeof(err));
+	int res = pfs_v3_model_parse(json, strlen(json), &build, err, sizeof(err));
 
 	if (res != 0)
 		g_error("parse failed: %s", err);
@@ -19,7 +20,7 @@ static struct pfs_build *parse_ok(const char *json)
 static int parse_error(const char *json, size_t len, char *err, size_t size)
 {
 	struct pfs_build *build = NULL;
-	int res = pfs_model_parse(json, len, &build, err, size);
+	int res = pfs_v3_model_parse(json, len, &build, err, size);
 
 	g_assert_null(build);
 	return res;
@@ -270,16 +271,16 @@ static void test_batch_answer_names_latest_builds(void)
 	GHashTable *latest = NULL;
 	char err[128];
 
-	g_assert_cmpint(pfs_model_parse_latest_ids(body, strlen(body), &latest, err,
+	g_assert_cmpint(pfs_v3_model_parse_latest_ids(body, strlen(body), &latest, err,
 						   sizeof(err)), ==, 0);
 	g_assert_cmpuint(g_hash_table_size(latest), ==, 2);
 	g_assert_cmpstr(g_hash_table_lookup(latest, "p1"), ==, "7");
 	g_assert_cmpstr(g_hash_table_lookup(latest, "p2"), ==, "8");
 	g_hash_table_destroy(latest);
-	g_assert_cmpint(pfs_model_parse_latest_ids("{}", 2, &latest, err, sizeof(err)),
+	g_assert_cmpint(pfs_v3_model_parse_latest_ids("{}", 2, &latest, err, sizeof(err)),
 			==, -EPROTO);
 	g_assert_null(latest);
-	g_assert_cmpint(pfs_model_parse_latest_ids("[{", 2, &latest, err, sizeof(err)),
+	g_assert_cmpint(pfs_v3_model_parse_latest_ids("[{", 2, &latest, err, sizeof(err)),
 			==, -EPROTO);
 }
 
@@ -313,9 +314,9 @@ static void test_parsers_read_only_len_bytes(void)
 		struct pfs_build *build = NULL;
 		GHashTable *latest = NULL;
 
-		if (pfs_model_parse(copy, len, &build, err, sizeof(err)) == 0)
+		if (pfs_v3_model_parse(copy, len, &build, err, sizeof(err)) == 0)
 			pfs_build_unref(build);
-		if (pfs_model_parse_latest_ids(copy, len, &latest, err,
+		if (pfs_v3_model_parse_latest_ids(copy, len, &latest, err,
 					       sizeof(err)) == 0)
 			g_hash_table_destroy(latest);
 		g_free(copy);
@@ -330,17 +331,17 @@ static void test_bytes_past_len_are_not_the_body(void)
 	GHashTable *latest = NULL;
 	char err[256];
 
-	g_assert_cmpint(pfs_model_parse("{}  garbage", 4, &build, err,
+	g_assert_cmpint(pfs_v3_model_parse("{}  garbage", 4, &build, err,
 					sizeof(err)), ==, 0);
 	g_assert_cmpuint(build->body_len, ==, 4);
 	pfs_build_unref(build);
-	g_assert_cmpint(pfs_model_parse("{\"a\":1}", 6, &build, err,
+	g_assert_cmpint(pfs_v3_model_parse("{\"a\":1}", 6, &build, err,
 					sizeof(err)), ==, -EPROTO);
-	g_assert_cmpint(pfs_model_parse_latest_ids("[] x", 2, &latest, err,
+	g_assert_cmpint(pfs_v3_model_parse_latest_ids("[] x", 2, &latest, err,
 						   sizeof(err)), ==, 0);
 	g_assert_cmpuint(g_hash_table_size(latest), ==, 0);
 	g_hash_table_destroy(latest);
-	g_assert_cmpint(pfs_model_parse_latest_ids("[1]", 2, &latest, err,
+	g_assert_cmpint(pfs_v3_model_parse_latest_ids("[1]", 2, &latest, err,
 						   sizeof(err)), ==, -EPROTO);
 	g_assert_null(latest);
 }

@@ -7,6 +7,7 @@
 
 #include "names.h"
 #include "summary.h"
+#include "v3.h"
 
 #define WEB_FRONTEND "8025ba36a87a4dd5af496708c2961817"
 
@@ -15,7 +16,7 @@ static struct pfs_build *parse_ok(const char *json, size_t len)
 	struct pfs_build *build = NULL;
 	char err[256] = "";
 
-	if (pfs_model_parse(json, len, &build, err, sizeof(err)) != 0)
+	if (pfs_v3_model_parse(json, len, &build, err, sizeof(err)) != 0)
 		g_error("parse failed: %s", err);
 	return build;
 }

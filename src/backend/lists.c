@@ -1,6 +1,6 @@
 /* lists.c - see lists.h */
 #include "lists.h"
-#include "model.h"
+#include "json.h"
 #include "log.h"
 #include "apitime.h"
 #include "names.h"
@@ -28,7 +28,7 @@ typedef void *(*item_reader)(struct json_object *item, GTimeZone *tz);
 static struct json_object *parse_object(const char *body, size_t len,
 					char *err, size_t errsize)
 {
-	return pfs_model_parse_json(body, len, json_type_object, err, errsize);
+	return pfs_json_parse(body, len, json_type_object, err, errsize);
 }
 
 static struct json_object *field(struct json_object *obj, const char *key)
@@ -208,33 +208,6 @@ static void *read_build(struct json_object *item, GTimeZone *tz)
 	entry->start_ms = time_field(item, "start_time", tz);
 	entry->end_ms = time_field(item, "end_time", tz);
 	return entry;
-}
-
-void pfs_pipeline_entry_free(void *entry)
-{
-	struct pfs_pipeline_entry *e = entry;
-
-	if (!e)
-		return;
-	g_free(e->pipeline_id);
-	g_free(e->name);
-	g_free(e->project_id);
-	g_free(e->project_name);
-	g_free(e);
-}
-
-void pfs_history_entry_free(void *entry)
-{
-	struct pfs_history_entry *e = entry;
-
-	if (!e)
-		return;
-	g_free(e->pipeline_id);
-	g_free(e->build_id);
-	g_free(e->pipeline_name);
-	g_free(e->status);
-	g_free(e->outcome);
-	g_free(e);
 }
 
 int pfs_lists_parse_pipelines(const char *body, size_t len, GPtrArray *into,

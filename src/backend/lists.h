@@ -1,4 +1,4 @@
-/* lists.h - the v3 list answers: every pipeline (POST /v3/pipelines/list)
+/* lists.h - the v3 list answers (as backend.h's entries): every pipeline (POST /v3/pipelines/list)
  * and a project's run history (GET /v3/pipelines/build-result), their
  * requests, the date windows history is asked in, and errors carried in
  * a body whatever the HTTP status.
@@ -19,6 +19,8 @@
 
 #include <glib.h>
 
+#include "backend.h"
+
 /* A page of 50 or 100 items is tens of kilobytes; a body over this is
  * refused unread (-EMSGSIZE), so a hostile one costs no parsing. */
 #define PFS_LISTS_MAX_BODY (2u << 20)
@@ -35,39 +37,12 @@
  * far from overflow (it stops at an empty page anyway). */
 #define PFS_LISTS_MAX_TOTAL 1000000L
 
-/* One item of POST /v3/pipelines/list. Every string is g_malloc'd and
- * owned by the entry; a text field is NULL when missing, null, empty or
- * not a string (a number is kept as its JSON text); text is cut at an
- * embedded NUL and is not sanitized (names go through names.h). */
-struct pfs_pipeline_entry {
-	char *pipeline_id;	/* valid (pfs_name_is_valid_id), never NULL */
-	char *name;		/* pipeline_name, or NULL */
-	char *project_id;	/* valid id, or NULL (an invalid one too) */
-	char *project_name;	/* or NULL */
-};
-
-/* One item of GET /v3/pipelines/build-result; strings as above. */
-struct pfs_history_entry {
-	char *pipeline_id;	/* valid, never NULL */
-	char *build_id;		/* valid (a string or an integer), never NULL */
-	char *pipeline_name;	/* or NULL */
-	char *status, *outcome;	/* or NULL */
-	gint64 start_ms, end_ms; /* epoch ms of start_time/end_time read in
-				    the zone given; 0 when missing or not
-				    "YYYY-MM-DD HH:MM:SS" of a real time */
-};
-
 /* One date window of build-result: "YYYY-MM-DD", both ends inclusive,
  * start <= end, at most PFS_LISTS_WINDOW_DAYS days. */
 struct pfs_history_window {
 	char start[11];
 	char end[11];
 };
-
-/* Frees an entry and its strings (NULL is fine): the free function of the
- * GPtrArray the parsers fill. */
-void pfs_pipeline_entry_free(void *entry);
-void pfs_history_entry_free(void *entry);
 
 /* Reads @len bytes of @body, an answer {offset, limit, total, result[]}
  * of the list call: appends one entry per usable item to @into (in the

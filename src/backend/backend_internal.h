@@ -1,0 +1,50 @@
+/* backend_internal.h - what an API's implementation provides (curl's
+ * vtls shape: one table of calls per API) and the state they share.
+ * Only backend/ includes it. */
+#ifndef PFS_BACKEND_INTERNAL_H
+#define PFS_BACKEND_INTERNAL_H
+
+#include "backend.h"
+#include "transport.h"
+
+struct pfs_backend {
+	struct pfs_transport *transport;
+	enum pfs_api_version api;
+	char *project_id;	/* -o project_id=, or NULL */
+	GTimeZone *tz;		/* borrowed */
+};
+
+/* One API's calls, as backend.h describes them; a NULL call is -ENOTSUP. */
+struct pfs_backend_ops {
+	const char *name;
+	int (*get_build)(struct pfs_backend *b, const char *project_id,
+			 const char *pipeline_id, const char *build_id,
+			 double deadline, struct pfs_build **out,
+			 struct pfs_backend_failure *failure);
+	int (*get_latest_ids)(struct pfs_backend *b, char **pipeline_ids,
+			      double deadline, GHashTable **out,
+			      struct pfs_backend_failure *failure);
+	int (*list_pipelines)(struct pfs_backend *b, char *const *project_ids,
+			      double deadline, GPtrArray **out,
+			      struct pfs_backend_failure *failure);
+	int (*get_history)(struct pfs_backend *b, const char *project_id,
+			   char *const *pipeline_ids, unsigned days,
+			   double deadline, GPtrArray **out,
+			   struct pfs_backend_failure *failure);
+};
+
+extern const struct pfs_backend_ops pfs_backend_v3;
+extern const struct pfs_backend_ops pfs_backend_v5;
+
+/* An answer about another build, or naming its build with something no
+ * id can be (a misrouted proxy, a bug upstream), answers nothing asked:
+ * as any unusable body it must not replace a good copy. -EPROTO with
+ * @failure saying so (@what: the call, "GET /v3/..."), else 0. */
+int pfs_backend_check_identity(const char *what, const struct pfs_build *build,
+			       const char *pipeline_id, const char *build_id,
+			       struct pfs_backend_failure *failure);
+
+/* Builds older than @cutoff_ms (epoch ms) dropped from @history. */
+void pfs_backend_drop_older(GPtrArray *history, gint64 cutoff_ms);
+
+#endif
