@@ -227,6 +227,11 @@ bool pfs_tree_full(const struct pfs_tree_builder *b)
 	return b->nodes->len > MAX_NODES;
 }
 
+uint32_t pfs_tree_log(struct pfs_tree_builder *b, uint32_t parent)
+{
+	return add_special(b, parent, "log", PFS_NODE_LOG);
+}
+
 void pfs_tree_add_build_files(struct pfs_tree_builder *b)
 {
 	add_special(b, PFS_NODE_ROOT, "status.json", PFS_NODE_BODY);

@@ -36,6 +36,9 @@ enum pfs_node_kind {
 	PFS_NODE_SUMMARY,	/* the build at a glance */
 	PFS_NODE_EVENTS,	/* the build's change log, kept by the cache */
 	PFS_NODE_WAIT,		/* blocks until completed; found, never listed */
+	PFS_NODE_LOG,		/* a v5 step's log (its directory's id names
+				 * the step), or a job's: its steps' in order;
+				 * fetched and kept by the cache */
 };
 
 struct pfs_node {
@@ -123,6 +126,8 @@ void pfs_tree_group_end(struct pfs_tree_builder *b, uint16_t outer);
  * backend stops and fails with -EPROTO, so a small hostile body cannot
  * make gigabytes of nodes. */
 bool pfs_tree_full(const struct pfs_tree_builder *b);
+/* A `log` file (PFS_NODE_LOG) in directory @parent: a step's or a job's. */
+uint32_t pfs_tree_log(struct pfs_tree_builder *b, uint32_t parent);
 /* The files every build directory has whatever its API: status.json,
  * summary, events and wait. */
 void pfs_tree_add_build_files(struct pfs_tree_builder *b);

@@ -117,6 +117,27 @@ int pfs_backend_get_history(struct pfs_backend *b, enum pfs_api_version api,
 				failure);
 }
 
+int pfs_backend_get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
+			const char *start_offset, const char *end_offset,
+			double deadline, struct pfs_log_page *out,
+			struct pfs_backend_failure *failure)
+{
+	memset(out, 0, sizeof(*out));
+	if (!pfs_backend_v5.get_log)
+		return not_supported(&pfs_backend_v5, "step logs", failure);
+	return pfs_backend_v5.get_log(b, ref, start_offset, end_offset, deadline,
+				      out, failure);
+}
+
+void pfs_log_page_clear(struct pfs_log_page *page)
+{
+	if (page->text)
+		g_byte_array_unref(page->text);
+	g_free(page->start_offset);
+	g_free(page->end_offset);
+	memset(page, 0, sizeof(*page));
+}
+
 unsigned pfs_backend_credentials(struct pfs_backend *b)
 {
 	return pfs_transport_credentials(b->transport);

@@ -134,6 +134,36 @@ int pfs_backend_get_history(struct pfs_backend *backend,
 			    double deadline, GPtrArray **out,
 			    struct pfs_backend_failure *failure);
 
+/* A v5 step's log: which step (every id as the run detail gives it). */
+struct pfs_log_ref {
+	const char *project_id;
+	const char *pipeline_id;
+	const char *run_id;	/* the run's 32-character pipeline_run_id */
+	const char *job_run_id;	/* the job's id */
+	const char *step_run_id;	/* the step's id */
+};
+
+/* One page of a step's log. */
+struct pfs_log_page {
+	GByteArray *text;	/* the lines as sent (JSON-unescaped bytes: NUL,
+				 * invalid UTF-8 and escapes included) */
+	char *start_offset;	/* as the service returned them: sent back */
+	char *end_offset;	/* as they are for the next page */
+	bool has_more;		/* lines exist past this page now */
+};
+
+void pfs_log_page_clear(struct pfs_log_page *page);
+
+/* The page of @ref's log that follows @end_offset (NULL or "0" with
+ * @start_offset NULL or "0": from the start), at most PFS_LOG_PAGE_LINES
+ * lines (POST .../steps/{step}/logs, sort asc). 0 with *@out filled in
+ * (clear it); -ENOTSUP for v3. */
+#define PFS_LOG_PAGE_LINES 500
+int pfs_backend_get_log(struct pfs_backend *backend, const struct pfs_log_ref *ref,
+			const char *start_offset, const char *end_offset,
+			double deadline, struct pfs_log_page *out,
+			struct pfs_backend_failure *failure);
+
 /* The credentials' generation (auth.h): it changes when they do. May
  * wait up to PFS_TOKEN_LOOK_WAIT_MS: call it with no lock held. */
 unsigned pfs_backend_credentials(struct pfs_backend *backend);

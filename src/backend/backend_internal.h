@@ -31,6 +31,10 @@ struct pfs_backend_ops {
 			   char *const *pipeline_ids, unsigned days,
 			   double deadline, GPtrArray **out,
 			   struct pfs_backend_failure *failure);
+	int (*get_log)(struct pfs_backend *b, const struct pfs_log_ref *ref,
+		       const char *start_offset, const char *end_offset,
+		       double deadline, struct pfs_log_page *out,
+		       struct pfs_backend_failure *failure);
 };
 
 extern const struct pfs_backend_ops pfs_backend_v3;
