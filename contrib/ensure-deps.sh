@@ -8,6 +8,7 @@ PIPELINEFS_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev libglib2.0-dev zlib1g-dev
   python3 python3-pytest curl jq
+  python3-pytest-timeout   # contrib/test.sh: a hung test fails CI in minutes
   openssl   # tests/test_network.py: a test CA and server certificates
   rsync     # tests/test_monitoring.py: rsync -ai over a mount
   systemd   # systemd-analyze, for tests/test_systemd.py; missing from minimal containers

@@ -14,7 +14,10 @@
 #                stretched (PIPELINEFS_TEST_TIME_FACTOR, 10 unless set).
 #                contrib/valgrind.supp says what is suppressed and why.
 # PIPELINEFS_TEST_TIME_FACTOR and other PIPELINEFS_* variables pass through
-# to pytest (see tests/conftest.py).
+# to pytest (see tests/conftest.py). A test still running after
+# PIPELINEFS_TEST_TIMEOUT seconds (900) is a hang: pytest-timeout prints
+# every thread's stack and ends the run, so CI fails in minutes, not at
+# its time limit. (Thread method: tests use SIGALRM themselves.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/contrib/ensure-deps.sh"
@@ -65,4 +68,5 @@ echo "==> pytest${PIPELINEFS_WRAPPER:+ (daemon under ${PIPELINEFS_WRAPPER%% *})}
 # Debian's pytest lives with /usr/bin/python3, which may not be first on PATH
 PIPELINEFS_BIN="$top/$builddir/src/pipelinefs" \
 PIPELINEFS_SIM="$top/contrib/pipelinefs-sim" \
-  /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider "${pytest_args[@]}"
+  /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider \
+  --timeout="${PIPELINEFS_TEST_TIMEOUT:-900}" --timeout-method=thread "${pytest_args[@]}"

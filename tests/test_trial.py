@@ -138,7 +138,10 @@ def test_waiters_interrupted_as_they_park_leave_no_memory_error(sim, mount_facto
     try:
         for _ in range(200):
             fd = os.open(wait_file, os.O_RDONLY)
-            signal.setitimer(signal.ITIMER_REAL, random.uniform(0.0001, 0.02))
+            # the timer repeats: a first signal that lands before read(2)
+            # starts (likely under valgrind) would otherwise leave the read
+            # blocked on a build that never completes
+            signal.setitimer(signal.ITIMER_REAL, random.uniform(0.0001, 0.02), 0.01)
             assert libc.read(fd, buffer, 4096) == -1
             signal.setitimer(signal.ITIMER_REAL, 0)
             os.close(fd)
