@@ -36,6 +36,7 @@ static void free_build_entry(void *data)
 
 	pfs_build_unref(e->build);
 	pfs_event_log_clear(&e->events);
+	pfs_cache_free_logs(e);
 	g_free(e->pipeline_id);
 	g_free(e->build_id);
 	g_free(e);
@@ -147,7 +148,8 @@ struct build_entry *pfs_cache_build_of_slot_locked(struct pfs_cache *cache,
  * no caller holding its slot, and the kernel holds none of its inodes. */
 static bool build_recyclable(const struct build_entry *e)
 {
-	return !e->build && !e->flight.fetching && !e->pins && !e->kernel_refs;
+	return !e->build && !e->flight.fetching && !e->log_flights && !e->pins &&
+	       !e->kernel_refs;
 }
 
 static bool pipeline_recyclable(const struct pipeline_entry *p)
@@ -291,6 +293,7 @@ void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e)
 	pfs_event_log_clear(&e->events);
 	e->first_seen_ns = 0;
 	e->events_full = false;
+	pfs_cache_drop_logs(e);
 }
 
 /* Called with the lock held. Evicts least recently used builds until
@@ -310,6 +313,16 @@ static void evict(struct pfs_cache *cache, struct build_entry *keep)
 	}
 }
 
+void pfs_cache_grew(struct pfs_cache *cache, struct build_entry *e,
+		    size_t bytes)
+{
+	if (!e->build)
+		return;	/* counted when a copy comes: install_build */
+	e->size += bytes;
+	cache->bytes += bytes;
+	evict(cache, e);
+}
+
 /* Called with the lock held. */
 void pfs_cache_touch(struct pfs_cache *cache, struct build_entry *e)
 {
@@ -326,6 +339,7 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 	struct build_entry *e = pfs_cache_build_entry(cache, pipeline_id, build_id);
 	double now = pfs_cache_now();
 	struct pfs_event_log log;
+	GHashTable *logs;
 	int64_t first_seen;
 
 	if (e->build && e->build->completed) {
@@ -338,15 +352,19 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 		return;	/* a slower, older answer: the copy is newer */
 	e->asked_at = asked_at;
 	pfs_cache_observe(cache, e, build);
-	/* the copy goes, its log stays */
+	/* the copy goes, its log and its steps' logs stay */
 	log = e->events;
 	first_seen = e->first_seen_ns;
+	logs = e->logs;
 	e->events = (struct pfs_event_log){ 0 };
+	e->logs = NULL;
 	pfs_cache_drop_build(cache, e);
 	e->events = log;
 	e->first_seen_ns = first_seen;
+	e->logs = logs;
 	e->build = pfs_build_ref(build);
-	e->size = pfs_build_size(build) + pfs_event_log_size(&e->events);
+	e->size = pfs_build_size(build) + pfs_event_log_size(&e->events) +
+		  pfs_cache_logs_size(e);
 	cache->bytes += e->size;
 	g_queue_push_head_link(&cache->lru, &e->lru_link);
 	e->flight.fresh_until = now + cache->config.ttl;

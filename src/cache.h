@@ -192,6 +192,27 @@ int pfs_cache_read_events(struct pfs_cache *cache, const char *pipeline_id,
 			  char **data, size_t *len, size_t *total,
 			  int64_t *changed_ns);
 
+/* The log of log node @node (PFS_NODE_LOG) of @build, pipeline
+ * @pipeline_id's build @build_id: its step's (POST .../steps/{id}/logs,
+ * every page), or a job's: its steps' in order. Bytes @off.. (at most
+ * @size) in *@data (g_free it; NULL when none) and *@len, the length of
+ * the whole in *@total. With @reader, what is missing is fetched within
+ * its deadline: a step that ended once and kept, a running one again
+ * after ttl (only the lines after those read: the file only grows); a
+ * step not started has an empty log and costs nothing. Without @reader
+ * (a listing), only what is known. Errors: -EIO (the tree names no
+ * usable step, or the service failed with nothing read yet), -EACCES,
+ * -ENOENT, -EINTR. Takes the lock. */
+int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
+		       const char *pipeline_id, const char *build_id,
+		       const struct pfs_build *build, uint32_t node,
+		       uint64_t off, size_t size, char **data, size_t *len,
+		       size_t *total);
+
+/* Whether every step of log node @node of @build has ended: its log
+ * never changes again. */
+bool pfs_cache_log_ended(const struct pfs_build *build, uint32_t node);
+
 /* Starts, in the background, the refresh of what went stale among
  * @pipeline_id's latest answer and its unfinished cached builds (NULL:
  * of every pipeline listed): someone follows their events. */

@@ -49,6 +49,12 @@ void pfs_cache_start_fetch(struct pfs_cache *cache, struct pfs_flight *f,
 	job->pipeline_id = g_strdup(pipeline_id);
 	job->build_id = g_strdup(build_id);
 	job->deadline = deadline;
+	pfs_cache_push_job(cache, job, f, urgent);
+}
+
+void pfs_cache_push_job(struct pfs_cache *cache, struct job *job,
+			struct pfs_flight *f, bool urgent)
+{
 	pfs_flight_begin(f, job, pfs_cache_now());
 	if (pfs_flight_board_stopping(&cache->board) ||
 	    !g_thread_pool_push(cache->workers, job, NULL)) {
@@ -217,7 +223,9 @@ static void take_job(struct pfs_cache *cache, struct job *job)
 {
 	char **id;
 
-	if (job->list) {
+	if (job->log) {
+		job->log->flight.job = NULL;
+	} else if (job->list) {
 		job->list->flight.job = NULL;
 	} else if (job->batch) {
 		for (id = job->batch; *id; id++)
@@ -238,7 +246,9 @@ void pfs_cache_run_job(gpointer data, gpointer user_data)
 
 	pthread_mutex_lock(&cache->board.lock);
 	take_job(cache, job);
-	if (job->list)
+	if (job->log)
+		pfs_cache_fetch_log(cache, job->log_build, job->log, job->deadline);
+	else if (job->list)
 		pfs_cache_fetch_list(cache, job->list, job->deadline);
 	else if (job->batch)
 		fetch_latest_batch(cache, job->batch, job->deadline);
@@ -254,9 +264,11 @@ void pfs_cache_run_job(gpointer data, gpointer user_data)
 
 /* ---- readers ------------------------------------------------------------ */
 
-/* What a reader resolves: build @e (of pipeline @p), the answer of list
- * call @l, or (both NULL) @p's latest answer. */
+/* What a reader resolves: the log @g of a step of build @e, build @e
+ * (of pipeline @p), the answer of list call @l, or (all NULL) @p's
+ * latest answer. */
 struct subject {
+	struct log_entry *g;
 	struct build_entry *e;
 	struct pipeline_entry *p;
 	struct list_entry *l;
@@ -264,16 +276,23 @@ struct subject {
 
 static struct pfs_flight *flight_of(const struct subject *s)
 {
-	return s->e ? &s->e->flight : s->l ? &s->l->flight : &s->p->flight;
+	return s->g ? &s->g->flight : s->e ? &s->e->flight :
+	       s->l ? &s->l->flight : &s->p->flight;
 }
 
 static bool has_copy(const struct subject *s)
 {
+	if (s->g)
+		return s->g->known;
 	return s->e ? s->e->build != NULL : s->l ? s->l->known : s->p->latest_known;
 }
 
 static bool is_fresh(const struct subject *s, double now)
 {
+	if (s->g)	/* a step that ended since is asked for its last lines */
+		return s->g->finished ||
+		       (s->g->known && !s->g->step_ended &&
+			now < s->g->flight.fresh_until);
 	if (s->e)
 		return s->e->build && (s->e->build->completed ||
 				       now < s->e->flight.fresh_until);
@@ -288,22 +307,16 @@ void pfs_cache_start_list(struct pfs_cache *cache, struct list_entry *l,
 	job->list = l;
 	/* pages follow pages: each may wait for the limiter */
 	job->deadline = deadline > 0 ? deadline : pfs_cache_now() + cache->config.timeout;
-	pfs_flight_begin(&l->flight, job, pfs_cache_now());
-	if (pfs_flight_board_stopping(&cache->board) ||
-	    !g_thread_pool_push(cache->workers, job, NULL)) {
-		pfs_flight_land(&cache->board, &l->flight, -ECANCELED);
-		pfs_cache_free_job(job);
-		return;
-	}
-	if (urgent)
-		g_thread_pool_move_to_front(cache->workers, job);
+	pfs_cache_push_job(cache, job, &l->flight, urgent);
 }
 
 /* Called with the lock held: hands the fetch of @s to a worker. */
 static void start(struct pfs_cache *cache, const struct subject *s,
 		  double deadline, bool urgent)
 {
-	if (s->l)
+	if (s->g)
+		pfs_cache_start_log(cache, s->e, s->g, deadline, urgent);
+	else if (s->l)
 		pfs_cache_start_list(cache, s->l, deadline, urgent);
 	else
 		pfs_cache_start_fetch(cache, flight_of(s), s->p->id,
@@ -349,7 +362,7 @@ static int refresh(struct pfs_cache *cache, struct pfs_reader *reader,
 	int res;
 
 	if (!f->fetching && pfs_cache_now() >= f->retry_at && !s->e && !s->l &&
-	    cache->config.prefetch)
+	    !s->g && cache->config.prefetch)
 		refresh_latest(cache, s->p);
 	else if (!f->fetching && pfs_cache_now() >= f->retry_at)
 		/* a copy to serve: the refresh does not wait for the limiter */
@@ -437,7 +450,7 @@ static int resolve(struct pfs_cache *cache, struct pfs_reader *reader,
 		}
 		/* a latest call under way may be bringing this very build:
 		 * worth a short wait, not one behind a call that hangs */
-		if (e && p->flight.fetching && !waited_for_latest &&
+		if (e && !s->g && p->flight.fetching && !waited_for_latest &&
 		    (!p->latest_known || g_strcmp0(p->latest, e->build_id) == 0)) {
 			waited_for_latest = true;
 			hurry(cache, &p->flight);
@@ -457,6 +470,13 @@ int pfs_cache_resolve_list(struct pfs_cache *cache, struct pfs_reader *reader,
 			   struct list_entry *l)
 {
 	return resolve(cache, reader, &(struct subject){ .l = l });
+}
+
+int pfs_cache_resolve_log(struct pfs_cache *cache, struct pfs_reader *reader,
+			  struct build_entry *e, struct log_entry *g)
+{
+	return resolve(cache, reader, &(struct subject){
+		.g = g, .e = e, .p = pfs_cache_pipeline_entry(cache, e->pipeline_id) });
 }
 
 /* What a reader gets for the outcome of a call to the API. */

@@ -35,6 +35,24 @@ struct build_entry {
 	int64_t first_seen_ns;		/* epoch ns, 0 while not cached */
 	bool events_full;		/* its log reached its bound */
 	bool announced;			/* its first lines are in the merged logs */
+	/* its steps' logs (cache_logs.c): path hash of the step -> struct
+	 * log_entry, made when first read; their text is counted in size
+	 * and goes when the build does */
+	GHashTable *logs;
+	unsigned log_flights;		/* of them fetching: not recycled */
+};
+
+/* A v5 step's log (cache_logs.c): what has been read of it so far. */
+struct log_entry {
+	uint64_t path_hash;	/* of the step's directory */
+	char *project_id, *run_id, *job_id, *step_id;	/* its pfs_log_ref */
+	GByteArray *text;	/* the log so far, as sent */
+	char *next_offset;	/* where the next page starts ("0": the start) */
+	bool known;		/* a fetch has succeeded (text may be empty) */
+	bool step_ended;	/* its step had ended when last asked for */
+	bool finished;		/* ended and read to the end: never asked again */
+	bool orphan;		/* its build was dropped while it was fetching */
+	struct pfs_flight flight;
 };
 
 /* A list call's answer (cache_lists.c): the account's pipelines (the
@@ -118,6 +136,8 @@ struct job {
 	char *build_id;		/* NULL: the latest call */
 	char **batch;		/* instead: the batch call for these pipelines */
 	struct list_entry *list;	/* instead: a list call (never freed) */
+	struct log_entry *log;	/* instead: the next pages of a step's log */
+	struct build_entry *log_build;	/* whose step it is */
 	double deadline;	/* how long it may wait for the limiter; 0: not */
 };
 
@@ -149,6 +169,10 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 			     double asked_at);
 /* Drops @e's copy (open files keep theirs). */
 void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e);
+/* What @e holds grew by @bytes beside its build (a step's log): counted,
+ * and older builds evicted if the cache no longer fits. */
+void pfs_cache_grew(struct pfs_cache *cache, struct build_entry *e,
+		    size_t bytes);
 /* @e was used: last to be evicted. */
 void pfs_cache_touch(struct pfs_cache *cache, struct build_entry *e);
 
@@ -188,6 +212,30 @@ bool pfs_cache_latest_due(const struct pipeline_entry *p, double now);
  * pipeline ids) fetched in batch calls, or one latest call for one id
  * (cache_fetch.c). */
 void pfs_cache_start_latest_jobs(struct pfs_cache *cache, GPtrArray *ids);
+
+/* Hands @job to a worker for flight @f, which it begins; a session
+ * ending lands @f with -ECANCELED at once (cache_fetch.c). */
+void pfs_cache_push_job(struct pfs_cache *cache, struct job *job,
+			struct pfs_flight *f, bool urgent);
+
+/* ---- cache_logs.c ---- */
+
+/* Called with the lock held: hands the next pages of log @g (of @e's
+ * build) to a worker. */
+void pfs_cache_start_log(struct pfs_cache *cache, struct build_entry *e,
+			 struct log_entry *g, double deadline, bool urgent);
+/* Runs on a worker with the lock held (dropped across the requests). */
+void pfs_cache_fetch_log(struct pfs_cache *cache, struct build_entry *e,
+			 struct log_entry *g, double deadline);
+/* As pfs_cache_resolve_list(), for log @g of build @e (cache_fetch.c). */
+int pfs_cache_resolve_log(struct pfs_cache *cache, struct pfs_reader *reader,
+			  struct build_entry *e, struct log_entry *g);
+/* Bytes of @e's logs' text. */
+size_t pfs_cache_logs_size(const struct build_entry *e);
+/* Drops @e's logs' text with its build (those fetching are orphaned:
+ * their pages are dropped as they land). */
+void pfs_cache_drop_logs(struct build_entry *e);
+void pfs_cache_free_logs(struct build_entry *e);
 
 /* ---- cache_lists.c ---- */
 

@@ -184,10 +184,29 @@ static size_t made_size(struct pfs_ns *ns, uint32_t slot,
 	return 0;
 }
 
-/* Node @node of build @build (slot @slot), fresh for @fresh_for seconds. */
-static void build_node_attr(struct pfs_ns *ns, uint32_t slot,
-			    const struct pfs_build *build, uint32_t node,
-			    double fresh_for, struct pfs_ns_attr *attr)
+/* The size of log node @node of build @build (slot @slot): fetched
+ * with @reader, as known without. */
+static size_t log_size(struct pfs_ns *ns, struct pfs_reader *reader,
+		       uint32_t slot, const struct pfs_build *build,
+		       uint32_t node)
+{
+	const char *pipeline_id, *build_id;
+	size_t len, total = 0;
+	char *data;
+
+	if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id) == 0)
+		pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id, build,
+				   node, 0, 0, &data, &len, &total);
+	return total;
+}
+
+/* Node @node of build @build (slot @slot), fresh for @fresh_for seconds;
+ * a log's size is fetched with @reader (a lookup, a stat), not without
+ * (a listing). */
+static void build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+			    uint32_t slot, const struct pfs_build *build,
+			    uint32_t node, double fresh_for,
+			    struct pfs_ns_attr *attr)
 {
 	const struct pfs_node *n = &build->nodes[node];
 	int64_t changed_ns = 0;
@@ -204,6 +223,12 @@ static void build_node_attr(struct pfs_ns *ns, uint32_t slot,
 		len = made_size(ns, slot, build, n, &changed_ns);
 		/* an unfinished build's grows or answers: always ask */
 		if (!build->completed && n->kind != PFS_NODE_SUMMARY)
+			timeout = 0;
+		break;
+	case PFS_NODE_LOG:
+		len = log_size(ns, reader, slot, build, node);
+		/* a running step's grows: stat must ask (tail -f polls it) */
+		if (!reader || !pfs_cache_log_ended(build, node))
 			timeout = 0;
 		break;
 	default:
@@ -373,7 +398,7 @@ static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (index == PFS_NODE_NONE)
 		res = -ENOENT;
 	else
-		build_node_attr(ns, node->build, build, index, fresh_for, attr);
+		build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
 	/* each lookup names a node of its own: never one of another reader */
 	attr->timeout = attr->entry_timeout = 0;
 	pfs_build_unref(build);
@@ -419,7 +444,7 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 	res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	build_node_attr(ns, node->build, build, index, fresh_for, attr);
+	build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
 	pfs_build_unref(build);
 	return 0;
 }
@@ -538,13 +563,13 @@ static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
 		pfs_ns_set_node(child, PFS_NS_WAIT, 0, parent->build,
 			 __atomic_add_fetch(&ns->wait_lookups, 1, __ATOMIC_RELAXED) &
 			 PFS_PATH_HASH_MASK);
-		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
+		build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
 		attr->timeout = attr->entry_timeout = 0;
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	} else {
 		pfs_ns_set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
-		build_node_attr(ns, parent->build, build, index, fresh_for, attr);
+		build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	}
 	pfs_build_unref(build);
@@ -822,7 +847,8 @@ static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 				  node_type(n));
 		pfs_ns_set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
 		/* known without a request: readdirplus can hand it over */
-		build_node_attr(ns, dir->build, build, child, fresh_for, &entry->attr);
+		build_node_attr(ns, NULL, dir->build, build, child, fresh_for,
+				&entry->attr);
 		entry->has_attr = true;
 		if (n->kind == PFS_NODE_FILE)
 			entry->content = pfs_build_node_content(build, child,

@@ -9,8 +9,9 @@
 #include <string.h>
 
 /* The part at @off of a file the daemon makes of build @build (slot
- * @slot): its summary or its events. */
-static int made_content(struct pfs_ns *ns, uint32_t slot,
+ * @slot): its summary, its events or a step's log (fetched with @reader). */
+static int made_content(struct pfs_ns *ns, struct pfs_reader *reader,
+			uint32_t slot,
 			const struct pfs_build *build, uint32_t index,
 			uint64_t off, size_t size, char **data, size_t *len)
 {
@@ -27,6 +28,10 @@ static int made_content(struct pfs_ns *ns, uint32_t slot,
 	if (build->nodes[index].kind == PFS_NODE_EVENTS)
 		return pfs_cache_read_events(ns->cache, pipeline_id, build_id, off,
 					     size, data, len, &total, &changed_ns);
+	if (build->nodes[index].kind == PFS_NODE_LOG)
+		return pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id,
+					  build, index, off, size, data, len,
+					  &total);
 	text = pfs_summary_build(build, build_id, &total);
 	if (off < total) {
 		*len = MIN(size, total - (size_t)off);
@@ -36,9 +41,15 @@ static int made_content(struct pfs_ns *ns, uint32_t slot,
 	return 0;
 }
 
-/* Reads @node if it is a build's events (true, the result in *@res):
- * only the part asked for is copied, however long the log. */
-static bool read_events(struct pfs_ns *ns, struct pfs_reader *reader,
+/* A file that grows while its build runs: read through on every read. */
+static bool is_growing(const struct pfs_node *n)
+{
+	return n->kind == PFS_NODE_EVENTS || n->kind == PFS_NODE_LOG;
+}
+
+/* Reads @node if it is a build's events or a step's log (true, the
+ * result in *@res): only the part asked for is copied, however long. */
+static bool read_growing(struct pfs_ns *ns, struct pfs_reader *reader,
 			const struct pfs_ns_node *node, off_t off, size_t size,
 			char **data, size_t *len, int *res)
 {
@@ -49,11 +60,11 @@ static bool read_events(struct pfs_ns *ns, struct pfs_reader *reader,
 	*res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (*res < 0)
 		return true;
-	if (build->nodes[index].kind != PFS_NODE_EVENTS) {
+	if (!is_growing(&build->nodes[index])) {
 		pfs_build_unref(build);
 		return false;
 	}
-	*res = made_content(ns, node->build, build, index, (uint64_t)off, size,
+	*res = made_content(ns, reader, node->build, build, index, (uint64_t)off, size,
 			    data, len);
 	pfs_build_unref(build);
 	return true;
@@ -77,8 +88,8 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 	res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	if (build->nodes[index].is_dir || build->nodes[index].kind == PFS_NODE_EVENTS) {
-		res = build->nodes[index].is_dir ? -EISDIR : 0;	/* events: live */
+	if (build->nodes[index].is_dir || is_growing(&build->nodes[index])) {
+		res = build->nodes[index].is_dir ? -EISDIR : 0;	/* live */
 		pfs_build_unref(build);
 		return res;
 	}
@@ -95,7 +106,7 @@ int pfs_ns_open(struct pfs_ns *ns, struct pfs_reader *reader,
 		break;
 	case PFS_NODE_SUMMARY:
 	case PFS_NODE_EVENTS:
-		res = made_content(ns, node->build, build, index, 0, SIZE_MAX,
+		res = made_content(ns, reader, node->build, build, index, 0, SIZE_MAX,
 				   &file->body, &file->len);
 		file->content = file->body;
 		break;
@@ -129,8 +140,8 @@ int pfs_ns_read(struct pfs_ns *ns, struct pfs_reader *reader,
 				       (uint64_t)off, size, data, len);
 		return res;
 	}
-	if (node->kind == PFS_NS_BUILD && read_events(ns, reader, node, off, size,
-						      data, len, &res))
+	if (node->kind == PFS_NS_BUILD && read_growing(ns, reader, node, off, size,
+						       data, len, &res))
 		return res;
 	res = pfs_ns_open(ns, reader, node, &file);
 	if (res < 0 || !file)
