@@ -13,6 +13,13 @@ Environment:
   PIPELINEFS_WRAPPER           command prefix put before the daemon, split like a
                                shell would, e.g. "valgrind --error-exitcode=1"
 
+Backends (issue 9): a mount reads builds with the v3 API (`-o api=v3`) or
+the v5 API (`-o api=v5,project_id=P`); the `backend` fixture says which
+("v3" unless parametrised).  A module whose tests exercise what the API
+serves opts in to both with `pytestmark = BOTH_BACKENDS`: each test that
+mounts runs as test_x[v3] and test_x[v5], and one that only v3 can run is
+marked `@v3_only("why")`.  Request counts name calls through call_name().
+
 Time bounds: a test states its upper bounds in nominal seconds and passes
 them through scaled().  The timeouts of the helpers here (wait_until,
 wait_for_mount, wait_exit, ...) are nominal too and scaled inside, so callers
@@ -360,6 +367,7 @@ class Simulator:
         self._carried = {}             # key -> (method, path, payload) to repeat on restart
         self._earlier_requests = []    # request log of earlier runs (restart())
         self._ssl_context = None       # for control() when serving TLS
+        self.scenario = None           # as served (a dict), for scenario_projects()
 
     def start(self, scenario, token=TEST_TOKEN, token_file=None, latency=None, tls=None):
         """Launch on a free port and wait for its "listening" line.
@@ -369,6 +377,7 @@ class Simulator:
         tls=(cert, key) serves HTTPS (url is then https://...); control calls
         do not check that certificate (the tests of TLS are the daemon's).
         """
+        self.scenario = _scenario_dict(scenario)
         command = [sys.executable, SIM, "--quiet", "--manual-clock",
                    "--scenario", str(self._scenario_path(scenario))]
         if token_file is not None:
@@ -390,6 +399,7 @@ class Simulator:
                                          stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log, bufsize=0)
         self.url, self.port = self._await_listening_line()
+        _simulators[self.url] = self
 
     def restart(self):
         """Stop (if running) and start again on the same port, as the same service.
@@ -503,19 +513,20 @@ class Simulator:
         self._earlier_requests = []
         self.control("DELETE", "/_sim/requests")
 
-    def api_requests(self, pipeline_id=None, build_id=ANY):
-        """requests() filtered: pipeline_id None = any; build_id None = only calls without one."""
-        return select_requests(self.requests(), pipeline_id, build_id)
+    def api_requests(self, pipeline_id=None, build_id=ANY, call=ANY):
+        """requests() filtered: pipeline_id None = any; build_id None = only calls without
+        one; call: the log's name of the call (see call_name())."""
+        return select_requests(self.requests(), pipeline_id, build_id, call)
 
     @staticmethod
     def mark():
         """A point in time for requests_since(): requests arriving after it count."""
         return time.time()
 
-    def requests_since(self, mark, pipeline_id=None, build_id=ANY):
+    def requests_since(self, mark, pipeline_id=None, build_id=ANY, call=ANY):
         """api_requests() that arrived at or after mark (from mark())."""
         return select_requests([entry for entry in self.requests() if entry["time"] >= mark],
-                               pipeline_id, build_id)
+                               pipeline_id, build_id, call)
 
     def fault(self, **spec):
         """Inject a fault (kind=..., pipeline_id=, build_id=, count=, status=, body=, headers=)."""
@@ -539,6 +550,7 @@ class Simulator:
         self._carry("PUT", "token", "/_sim/token", {"token": token})
 
     def set_scenario(self, scenario):
+        self.scenario = _scenario_dict(scenario)
         self._carry("POST", "scenario", "/_sim/scenario", scenario)
 
     def auth(self, **settings):
@@ -566,11 +578,28 @@ class Simulator:
         self._carried[key] = (method, path, payload)
 
 
-def select_requests(entries, pipeline_id=None, build_id=ANY):
-    """Request log entries: pipeline_id None = any; build_id None = only calls without one."""
+def select_requests(entries, pipeline_id=None, build_id=ANY, call=ANY):
+    """Request log entries: pipeline_id None = any; build_id None = only calls without one;
+    call ANY = any, else the log's "call" name (a name, or a tuple of names)."""
+    calls = (call,) if isinstance(call, str) else call
     return [entry for entry in entries
             if (pipeline_id is None or entry["pipeline_id"] == pipeline_id)
-            and (build_id is ANY or entry["build_id"] == build_id)]
+            and (build_id is ANY or entry["build_id"] == build_id)
+            and (call is ANY or entry["call"] in calls)]
+
+
+def _scenario_dict(scenario):
+    """A scenario as a dict: itself, or the JSON file it names (None if unreadable)."""
+    if isinstance(scenario, dict):
+        return scenario
+    try:
+        return json.loads(pathlib.Path(scenario).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# Simulators by URL: a mount of one learns its scenario's projects (api=v5).
+_simulators = {}
 
 
 @pytest.fixture
@@ -602,6 +631,144 @@ def scenario():
 def sim(sim_factory, scenario):
     """A Simulator serving `scenario`, accepting TEST_TOKEN."""
     return sim_factory(scenario)
+
+
+# --------------------------------------------------------------------------
+# Backends (issue 9): the API a mount reads builds with
+
+BACKENDS = ("v3", "v5")
+
+# The simulator's name of each kind of call in each API: its request log's
+# "call" and a fault's "call".  None: that API has no such call (v5 has no
+# batch call: a pipeline's latest build is one detail call each; v3 has no
+# step logs).
+CALL_NAMES = {
+    "build": {"v3": "status", "v5": "v5_detail"},       # a build by id, or the latest
+    "batch": {"v3": "batch", "v5": None},               # the latest of several pipelines
+    "list": {"v3": "list", "v5": "v5_pipelines"},       # the account's pipelines
+    "history": {"v3": "history", "v5": "v5_runs"},      # builds of the last days
+    "log": {"v3": None, "v5": "v5_log"},                # a page of a step's log
+}
+
+
+def call_name(backend, call):
+    """The simulator's name of a generic call ("build", "batch", "list", "history",
+    "log") in backend's API; fails the test if that API has no such call."""
+    name = CALL_NAMES[call][backend]
+    if name is None:
+        pytest.fail(f"the {backend} API has no {call} call")
+    return name
+
+
+# A module whose tests exercise what the API serves runs them on both:
+#   pytestmark = BOTH_BACKENDS
+# and a test there that only v3 can run says why:
+#   @v3_only("the batch call is v3's")
+BOTH_BACKENDS = pytest.mark.backends(*BACKENDS)
+
+
+def v3_only(reason):
+    """Mark a test of a BOTH_BACKENDS module as run on v3 alone, for reason."""
+    assert reason, "say why the test is v3 only"
+    return pytest.mark.only_backend("v3", reason=reason)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*names): run each test mounting pipelinefs "
+                            "once per backend (the `backend` fixture)")
+    config.addinivalue_line("markers", "only_backend(name, reason): run on that backend only")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise `backend` (ids [v3], [v5]) in modules marked backends(...)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    wanted = metafunc.definition.get_closest_marker("backends")
+    only = metafunc.definition.get_closest_marker("only_backend")
+    if only is not None:
+        names = only.args
+    elif wanted is not None:
+        names = wanted.args
+    else:
+        return
+    metafunc.parametrize("backend", names, ids=names)
+
+
+@pytest.fixture
+def backend():
+    """The API mounts read builds with: "v3", or "v5" where parametrised (BOTH_BACKENDS)."""
+    return "v3"
+
+
+def scenario_projects(scenario):
+    """The CodeArts projects of a scenario's pipelines, in scenario order (the
+    simulator's default project for those naming none)."""
+    pipelines = (scenario or {}).get("pipelines") or {}
+    projects = [pipeline.get("project_id") or DEFAULT_PROJECT_ID
+                for pipeline in pipelines.values() if isinstance(pipeline, dict)]
+    return list(dict.fromkeys(projects)) or [DEFAULT_PROJECT_ID]
+
+
+def _names_option(options, *names):
+    if isinstance(options, dict):
+        return any(name in options for name in names)
+    return any(str(option).split("=", 1)[0] in names for option in options or [])
+
+
+def backend_options(backend, sim_url, options):
+    """The mount options that choose backend, unless options choose an API already:
+    api=v3; or api=v5 with the project of the scenario's pipelines (project_id=)
+    or, when they are in several, projects=ID:ID (not when options name either)."""
+    if _names_option(options, "api"):
+        return {}
+    if backend == "v3":
+        return {"api": "v3"}
+    if _names_option(options, "project_id", "projects"):
+        return {"api": backend}
+    simulator = _simulators.get(sim_url)
+    projects = scenario_projects(simulator.scenario if simulator is not None else None)
+    if len(projects) == 1:
+        return {"api": backend, "project_id": projects[0]}
+    return {"api": backend, "projects": ":".join(projects)}
+
+
+def with_backend(backend, sim_url, options):
+    """options (a dict, a list or None) plus backend_options(); options win."""
+    extra = backend_options(backend, sim_url, options)
+    if isinstance(options, dict) or options is None:
+        return {**extra, **(options or {})}
+    return [f"{name}={value}" for name, value in extra.items()] + list(options)
+
+
+def v5_path(project_id, pipeline_id=None, tail=""):
+    """/v5/{project}/api/pipelines[/{pipeline}]{tail}."""
+    middle = "" if pipeline_id is None else f"/{pipeline_id}"
+    return f"/v5/{project_id}/api/pipelines{middle}{tail}"
+
+
+def served_body(sim, pipeline_id, build_id=None, backend="v3"):
+    """The exact bytes the simulator answers a build call of backend with (build_id
+    None: the latest) -- what status.json must hold."""
+    if backend == "v3":
+        path = f"/v3/pipelines/{pipeline_id}/status"
+        query = "" if build_id is None else f"?build_id={build_id}"
+    else:
+        pipeline = ((sim.scenario or {}).get("pipelines") or {}).get(pipeline_id) or {}
+        path = v5_path(pipeline.get("project_id") or DEFAULT_PROJECT_ID, pipeline_id,
+                       "/pipeline-runs/detail")
+        query = "" if build_id is None else f"?pipeline_run_number={build_id}"
+    request = urllib.request.Request(sim.url + path + query,
+                                     headers={"X-Auth-Token": TEST_TOKEN})
+    try:
+        with urllib.request.urlopen(request, timeout=scaled(CONTROL_TIMEOUT)) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        return error.read()
+
+
+def served_json(sim, pipeline_id, build_id=None, backend="v3"):
+    """served_body() parsed."""
+    return json.loads(served_body(sim, pipeline_id, build_id, backend))
 
 
 # --------------------------------------------------------------------------
@@ -811,20 +978,23 @@ class Mount:
 
 
 @pytest.fixture
-def mount_factory(tmp_path):
-    """mount_factory(sim_url, mountpoint, options=None, **kwargs) -> started Mount.
+def mount_factory(tmp_path, backend):
+    """mount_factory(sim_url, mountpoint, options=None, backend=None, **kwargs) -> started Mount.
 
-    kwargs as Mount.start (token, token_file, env, extra_args, wait).  Skips
-    the test when FUSE is unavailable.  Mounts still active at teardown are
+    The mount reads builds with backend (default: the `backend` fixture's)
+    unless options name api= (see backend_options()).  kwargs as
+    Mount.start (token, token_file, env, extra_args, wait).  Skips the test
+    when FUSE is unavailable.  Mounts still active at teardown are
     unmounted, and each must exit 0.
     """
     require_fuse()
     mounts = []
 
-    def start(sim_url, mountpoint, options=None, **kwargs):
+    def start(sim_url, mountpoint, options=None, backend=backend, **kwargs):
         mount = Mount(tmp_path)
         mounts.append(mount)
-        return mount.start(sim_url, mountpoint, options, **kwargs)
+        return mount.start(sim_url, mountpoint, with_backend(backend, sim_url, options),
+                           **kwargs)
 
     yield start
     problems = []

@@ -1,20 +1,26 @@
 """What a user sees through the mount: directories, file names and contents.
 
 Every value is read through a real pipelinefs mount of the simulator and
-compared with the scenario it serves.
+compared with the scenario it serves, as v3 and as v5 (BOTH_BACKENDS): the
+v5 tree keeps v3's names and values where v5 says the same thing
+(/work/notes/spec9.md, "The v5 tree"), and differs where the API does:
+ids are v5's (v3's id is `identifier`), `type` and a stage's error fields
+are empty, elapsed_time is end - start, and v5 adds its own files.
 """
 
 import errno
 import json
 import os
 import subprocess
-import urllib.request
 
 import pytest
 
-from conftest import (entries, FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR,
-                      PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, TEST_PIPELINES,
-                      TEST_TOKEN, default_test_scenario, read, scaled)
+from conftest import (entries, BOTH_BACKENDS, FAILED_TASK_ERROR_CODE, FAILED_TASK_ERROR_MSG,
+                      PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO,
+                      TEST_PIPELINES, api_epoch, default_test_scenario, read, scaled,
+                      served_body, served_json, v3_only)
+
+pytestmark = BOTH_BACKENDS
 
 SCENARIOS = REPO / "contrib" / "scenarios"
 DEMO_SCENARIO = SCENARIOS / "demo.json"
@@ -27,6 +33,12 @@ BUILD_ENTRIES = ["status", "outcome", "pipeline_id", "pipeline_name", "executor"
 BUILD_FIELDS = BUILD_ENTRIES[:10]
 NODE_FIELDS = ["id", "name", "type", "status", "outcome", "start_time", "end_time",
                "elapsed_time", "error_code", "error_msg", "detail_url"]
+# What v5 adds (spec9.md, "The v5 tree"); v3's names keep their order.
+V5_BUILD_EXTRAS = {"pipeline_run_id", "v5_status", "start_time_ms", "end_time_ms",
+                   "trigger_type", "executor_id", "project_id", "description"}
+V5_NODE_EXTRAS = {"v5_status", "identifier", "sequence", "start_time_ms", "end_time_ms"}
+# The file holding the API's id of a stage or task as v3 names it.
+V3_ID_FILE = {"v3": "id", "v5": "identifier"}
 
 
 @pytest.fixture
@@ -39,30 +51,54 @@ def field(value):
     return b"" if value is None else value.encode("utf-8") + b"\n"
 
 
-def served_body(sim, pipeline_id, build_id=None):
-    """The exact bytes the simulator answers the daemon's call with."""
-    path = f"/v3/pipelines/{pipeline_id}/status"
-    if build_id is not None:
-        path += f"?build_id={build_id}"
-    request = urllib.request.Request(sim.url + path, headers={"X-Auth-Token": TEST_TOKEN})
-    with urllib.request.urlopen(request, timeout=scaled(10)) as response:
-        return response.read()
-
-
 def scenario_body(pipeline_id, build_id):
     return default_test_scenario()["pipelines"][pipeline_id]["builds"][build_id]["body"]
+
+
+def elapsed_ms(node):
+    """v5's elapsed_time of a v3 node: end - start in ms, as text ("" without both)."""
+    if not node.get("start_time") or not node.get("end_time"):
+        return None
+    return str(int((api_epoch(node["end_time"]) - api_epoch(node["start_time"])) * 1000))
+
+
+def expected_node(backend, v3_node, v5_node, stage=False):
+    """{field: bytes} of a stage or task directory's NODE_FIELDS on backend."""
+    if backend == "v3":
+        return {name: field(v3_node.get(name)) for name in NODE_FIELDS}
+    values = {name: field(v3_node.get(name)) for name in NODE_FIELDS}
+    values.update(id=field(v5_node["id"]), type=b"", detail_url=b"",
+                  elapsed_time=field(elapsed_ms(v3_node)))
+    if stage:
+        values.update(error_code=b"", error_msg=b"")
+    else:                       # a plain-text message: all of it is error_msg
+        values.update(error_code=b"")
+    return values
+
+
+def check_listing(backend, listing, v3_names, v5_extras=frozenset()):
+    """v3 lists exactly v3_names; v5 lists them in the same order among its own
+    entries, and v5_extras among those."""
+    if backend == "v3":
+        assert listing == v3_names
+        return
+    assert [name for name in listing if name in v3_names] == v3_names
+    assert v5_extras <= set(listing), f"{sorted(v5_extras - set(listing))} missing"
 
 
 # --------------------------------------------------------------------------
 # Build directories and their fields
 
 
-def test_build_directory_lists_fields_in_documented_order(mnt):
-    assert os.listdir(mnt / PIPELINE_SUCCESS / "7") == BUILD_ENTRIES
+def test_build_directory_lists_fields_in_documented_order(mnt, backend):
+    check_listing(backend, os.listdir(mnt / PIPELINE_SUCCESS / "7"), BUILD_ENTRIES,
+                  V5_BUILD_EXTRAS)
 
 
-def test_cat_build_fields_shows_the_api_values(mnt):
+def test_cat_build_fields_shows_the_api_values(mnt, backend):
     body = scenario_body(PIPELINE_SUCCESS, "7")
+    if backend == "v5":
+        body = dict(body, elapsed_time=elapsed_ms(body))     # the scenario's is not end - start
     build = mnt / PIPELINE_SUCCESS / "7"
     assert {name: read(build / name) for name in BUILD_FIELDS} == {
         name: field(body[name]) for name in BUILD_FIELDS}
@@ -75,33 +111,40 @@ def test_cat_build_fields_shows_the_api_values(mnt):
         b"error\n", b"lisi\n", b"312000\n"]
 
 
-def test_stage_and_task_dirs_follow_api_order_with_all_fields(mnt):
+def test_stage_and_task_dirs_follow_api_order_with_all_fields(mnt, backend):
     stages = mnt / PIPELINE_ERROR / "12" / "stages"
     assert entries(stages) == ["构建", "测试"]
-    assert entries(stages / "测试") == NODE_FIELDS + ["tasks"]
+    check_listing(backend, entries(stages / "测试"), NODE_FIELDS + ["tasks"], V5_NODE_EXTRAS)
     assert entries(stages / "测试" / "tasks") == ["lint", "unit-tests"]
-    assert entries(stages / "测试" / "tasks" / "unit-tests") == NODE_FIELDS
+    check_listing(backend, entries(stages / "测试" / "tasks" / "unit-tests"), NODE_FIELDS,
+                  V5_NODE_EXTRAS | {"message", "steps", "log"})
     assert entries(mnt / PIPELINE_SUCCESS / "7" / "stages" / "构建" / "tasks") == [
         "编译", "打包镜像"]
 
 
-def test_cat_stage_fields_shows_the_api_values(mnt):
+def test_cat_stage_fields_shows_the_api_values(mnt, sim, backend):
     stage_json = scenario_body(PIPELINE_ERROR, "12")["states"][1]
+    stage_v5 = served_json(sim, PIPELINE_ERROR, "12", "v5")["stages"][1]
     stage = mnt / PIPELINE_ERROR / "12" / "stages" / "测试"
-    assert {name: read(stage / name) for name in NODE_FIELDS} == {
-        name: field(stage_json[name]) for name in NODE_FIELDS}
-    assert read(stage / "error_code") == FAILED_TASK_ERROR_CODE.encode() + b"\n"
-    assert read(stage / "type") == b"stage\n"
+    assert {name: read(stage / name) for name in NODE_FIELDS} == \
+        expected_node(backend, stage_json, stage_v5, stage=True)
+    if backend == "v3":
+        assert read(stage / "error_code") == FAILED_TASK_ERROR_CODE.encode() + b"\n"
+        assert read(stage / "type") == b"stage\n"
+    else:
+        assert read(stage / "identifier") == b"state_2\n"
+        assert read(stage / "v5_status") == b"FAILED\n"
 
 
-def test_cat_failed_task_fields_shows_error_code_and_message(mnt):
+def test_cat_failed_task_fields_shows_error_code_and_message(mnt, sim, backend):
     task_json = scenario_body(PIPELINE_ERROR, "12")["states"][1]["children"][1]
+    task_v5 = served_json(sim, PIPELINE_ERROR, "12", "v5")["stages"][1]["jobs"][1]
     task = mnt / PIPELINE_ERROR / "12" / "stages" / "测试" / "tasks" / "unit-tests"
-    assert {name: read(task / name) for name in NODE_FIELDS} == {
-        name: field(task_json[name]) for name in NODE_FIELDS}
+    assert {name: read(task / name) for name in NODE_FIELDS} == \
+        expected_node(backend, task_json, task_v5)
     assert read(task / "error_msg") == FAILED_TASK_ERROR_MSG.encode() + b"\n"
     assert read(task / "outcome") == b"error\n"
-    assert read(task / "id") == b"Task_3\n"
+    assert read(task / V3_ID_FILE[backend]) == b"Task_3\n"
 
 
 def test_parameters_directory_holds_each_value(mnt):
@@ -111,44 +154,51 @@ def test_parameters_directory_holds_each_value(mnt):
     assert read(parameters / "发布版本") == b"1.4.2\n"
 
 
-def test_null_fields_are_empty_files(mnt):
+def test_null_fields_are_empty_files(mnt, backend):
     build = mnt / PIPELINE_NULLS / "1"
-    empty = ["status", "outcome", "executor", "build_id", "start_time", "end_time",
+    empty = ["status", "outcome", "executor", "start_time", "end_time",
              "elapsed_time", "detail_url"]
+    if backend == "v3":
+        empty.append("build_id")        # a v5 run always has its run number
+    else:
+        assert read(build / "build_id") == b"1\n"
     assert {name: read(build / name) for name in empty} == {name: b"" for name in empty}
     assert all((build / name).stat().st_size == 0 for name in empty)
     assert read(build / "pipeline_name") == "空值流水线\n".encode()
     assert read(build / "pipeline_id") == PIPELINE_NULLS.encode() + b"\n"
     assert entries(build / "parameters") == []
-    assert os.listdir(build) == BUILD_ENTRIES
+    check_listing(backend, os.listdir(build), BUILD_ENTRIES, V5_BUILD_EXTRAS)
     stage = build / "stages" / "构建"
-    assert read(stage / "id") == b"state_1\n"
+    assert read(stage / V3_ID_FILE[backend]) == b"state_1\n"
     # null, and missing (error_code, error_msg, detail_url): all empty
     for name in ["status", "outcome", "start_time", "end_time", "elapsed_time",
                  "error_code", "error_msg", "detail_url"]:
         assert read(stage / name) == b"", name
 
 
-def test_task_with_null_name_is_named_after_its_id(mnt):
+def test_task_with_null_name_is_named_after_its_id(mnt, backend):
     tasks = mnt / PIPELINE_NULLS / "1" / "stages" / "构建" / "tasks"
     assert entries(tasks) == ["Task_1"]
-    assert read(tasks / "Task_1" / "id") == b"Task_1\n"
+    assert read(tasks / "Task_1" / V3_ID_FILE[backend]) == b"Task_1\n"
     assert read(tasks / "Task_1" / "name") == b""
     # the body misspells "end_time" as 'end_time"': the real field is missing
     assert read(tasks / "Task_1" / "end_time") == b""
 
 
-def test_status_json_is_byte_equal_to_what_the_api_served(mnt, sim):
+def test_status_json_is_byte_equal_to_what_the_api_served(mnt, sim, backend):
     assert read(mnt / PIPELINE_SUCCESS / "7" / "status.json") == \
-        served_body(sim, PIPELINE_SUCCESS, "7")
+        served_body(sim, PIPELINE_SUCCESS, "7", backend)
     assert read(mnt / PIPELINE_NULLS / "1" / "status.json") == \
-        served_body(sim, PIPELINE_NULLS, "1")
+        served_body(sim, PIPELINE_NULLS, "1", backend)
 
 
-def test_status_json_via_latest_is_the_latest_calls_body(mnt, sim):
+def test_status_json_via_latest_is_the_latest_calls_body(mnt, sim, backend):
     data = read(mnt / PIPELINE_ERROR / "latest" / "status.json")
-    assert data == served_body(sim, PIPELINE_ERROR)
-    assert json.loads(data)["build_id"] == "12"
+    assert data == served_body(sim, PIPELINE_ERROR, backend=backend)
+    if backend == "v3":
+        assert json.loads(data)["build_id"] == "12"
+    else:
+        assert json.loads(data)["run_number"] == 12
 
 
 def test_stat_size_equals_bytes_read_for_every_file(mnt):
@@ -177,13 +227,17 @@ def test_ls_l_shows_true_sizes(mnt):
     assert sizes["stages"][0] == "d"
 
 
-def test_grep_finds_failed_task_error_msg(mnt):
+def test_grep_finds_failed_task_error_msg(mnt, backend):
     stages = mnt / PIPELINE_ERROR / "latest" / "stages"
     result = subprocess.run(["grep", "-r", "-l", FAILED_TASK_ERROR_MSG, str(stages)],
                             capture_output=True, text=True, timeout=scaled(30))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        str(stages / "测试" / "tasks" / "unit-tests" / "error_msg")]
+    task = stages / "测试" / "tasks" / "unit-tests"
+    # v5: the job's raw message, and the logs of the job and its one step (the
+    # simulator's log of a failed step ends with its error)
+    found = ["error_msg"] if backend == "v3" else [
+        "error_msg", "log", "message", "steps/unit-tests/log"]
+    assert sorted(result.stdout.splitlines()) == sorted(str(task / name) for name in found)
 
 
 # --------------------------------------------------------------------------
@@ -231,6 +285,7 @@ BAD_IDS = {"space": "a b", "percent": "x%2fy", "query": "a?build_id=1", "129-cha
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS.values(), ids=BAD_IDS.keys())
+@v3_only("ids are checked before any API is asked")
 def test_invalid_pipeline_id_is_enoent_without_a_request(mnt, sim, bad_id):
     with pytest.raises(FileNotFoundError):
         os.stat(mnt / bad_id)
@@ -239,6 +294,7 @@ def test_invalid_pipeline_id_is_enoent_without_a_request(mnt, sim, bad_id):
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS.values(), ids=BAD_IDS.keys())
+@v3_only("ids are checked before any API is asked")
 def test_invalid_build_id_is_enoent_without_a_request(mnt, sim, bad_id):
     with pytest.raises(FileNotFoundError):
         read(mnt / PIPELINE_SUCCESS / bad_id / "status")
@@ -302,6 +358,7 @@ WRITE_OPERATIONS = [_write_existing, _append_existing, _create_file, _mkdir, _re
 
 @pytest.mark.parametrize("operation", WRITE_OPERATIONS,
                          ids=[op.__name__.lstrip("_") for op in WRITE_OPERATIONS])
+@v3_only("the same FUSE handlers refuse writes whatever the API; one backend is enough")
 def test_changing_anything_fails_with_erofs(mnt, operation):
     build = mnt / PIPELINE_SUCCESS / "7"
     before = read(build / "status")
@@ -322,32 +379,35 @@ def seed_mnt(sim_factory, mount_factory, tmp_path):
     return mount_factory(demo.url, tmp_path / "seed-mnt").mountpoint
 
 
+@v3_only("the v3 document's own example, byte for byte")
 def test_seed_example_status_json_is_byte_equal_to_the_document(seed_mnt):
     assert read(seed_mnt / SEED_PIPELINE / "2" / "status.json") == SEED_EXAMPLE.read_bytes()
 
 
-def test_seed_example_fields_parameters_stage_and_task(seed_mnt):
+def test_seed_example_fields_parameters_stage_and_task(seed_mnt, backend):
     build = seed_mnt / SEED_PIPELINE / "2"
     assert read(build / "pipeline_name") == b"pipeline-1185523_Cx2Ur\n"
     assert read(build / "start_time") == b"2022-04-01 19:44:16\n"
     assert read(build / "detail_url") == b"https://example.com\n"
     assert read(build / "status") == b""
-    assert read(build / "build_id") == b""
+    # a v5 run always has its run number
+    assert read(build / "build_id") == (b"" if backend == "v3" else b"2\n")
     assert entries(build / "parameters") == ["seviceName", "codeBranch"]
     assert read(build / "parameters" / "seviceName") == b"pipeline-23\n"
     assert read(build / "parameters" / "codeBranch") == b"master\n"
     stages = build / "stages"
     assert entries(stages) == ["构建"]
-    assert read(stages / "构建" / "id") == b"state_4\n"
+    assert read(stages / "构建" / V3_ID_FILE[backend]) == b"state_4\n"
     assert entries(stages / "构建" / "tasks") == ["人工审核"]
     task = stages / "构建" / "tasks" / "人工审核"
-    assert read(task / "id") == b"Task_1\n"
-    assert read(task / "type") == b"task\n"
+    assert read(task / V3_ID_FILE[backend]) == b"Task_1\n"
+    assert read(task / "type") == (b"task\n" if backend == "v3" else b"")
     # the seed misspells the key as 'end_time"', so end_time has no value
     assert read(task / "end_time") == b""
     assert (task / "end_time").stat().st_size == 0
 
 
+@v3_only("a v5 run always has its run number: the seed's build has a latest link there")
 def test_seed_pipeline_without_build_id_has_no_latest_link(seed_mnt):
     pipeline = seed_mnt / SEED_PIPELINE
     with pytest.raises(FileNotFoundError):
@@ -357,6 +417,7 @@ def test_seed_pipeline_without_build_id_has_no_latest_link(seed_mnt):
     assert SEED_PIPELINE in entries(seed_mnt)      # the account's pipelines
 
 
+@v3_only("a v5 run always has its run number: the latest answer names one")
 def test_latest_disappears_from_listing_once_api_gives_no_build_id(mnt, sim):
     pipeline = mnt / PIPELINE_NULLS
     # issue 7 item 8: only what can be looked up is listed; the listing
@@ -464,10 +525,10 @@ def hostile_build(sim_factory, mount_factory, tmp_path):
     return mountpoint / HOSTILE_PIPELINE / "1"
 
 
-def test_hostile_stage_names_are_listed_safe_and_unique(hostile_build):
+def test_hostile_stage_names_are_listed_safe_and_unique(hostile_build, backend):
     stages = hostile_build / "stages"
     assert entries(stages) == [name for _, _, name in HOSTILE_STAGES]
-    assert {name: read(stages / name / "id") for _, _, name in HOSTILE_STAGES} == {
+    assert {name: read(stages / name / V3_ID_FILE[backend]) for _, _, name in HOSTILE_STAGES} == {
         name: sid.encode() + b"\n" for sid, _, name in HOSTILE_STAGES}
     assert [len(name.encode()) for name in os.listdir(stages) if name.startswith("构")] == [
         255, 254]
@@ -483,10 +544,10 @@ def test_name_file_keeps_the_raw_api_name(hostile_build):
     assert read(stages / ("构" * 85) / "name") == LONG_NAME.encode() + b"\n"
 
 
-def test_hostile_task_names_are_listed_safe_and_unique(hostile_build):
+def test_hostile_task_names_are_listed_safe_and_unique(hostile_build, backend):
     tasks = hostile_build / "stages" / "a_b" / "tasks"
     assert entries(tasks) == [name for _, _, name in HOSTILE_TASKS]
-    assert {name: read(tasks / name / "id") for _, _, name in HOSTILE_TASKS} == {
+    assert {name: read(tasks / name / V3_ID_FILE[backend]) for _, _, name in HOSTILE_TASKS} == {
         name: tid.encode() + b"\n" for tid, _, name in HOSTILE_TASKS}
 
 
@@ -497,21 +558,21 @@ def test_hostile_parameter_names_fall_back_to_their_position(hostile_build):
         name: value for _, name, value in HOSTILE_PARAMETERS}
 
 
-def test_long_id_standing_in_for_a_name_is_cut_on_a_character_boundary(hostile_build):
+def test_long_id_standing_in_for_a_name_is_cut_on_a_character_boundary(hostile_build, backend):
     stages = hostile_build.parent / "2" / "stages"
     names = os.listdir(os.fsencode(stages))
     assert names[0] == ("a" + "构" * 84).encode()       # 253 bytes, whole characters
-    assert read(stages / ("a" + "构" * 84) / "id") == LONG_ID.encode() + b"\n"
+    assert read(stages / ("a" + "构" * 84) / V3_ID_FILE[backend]) == LONG_ID.encode() + b"\n"
 
 
-def test_nameless_stage_with_numeric_id_is_named_after_that_id(hostile_build):
+def test_nameless_stage_with_numeric_id_is_named_after_that_id(hostile_build, backend):
     stages = hostile_build.parent / "2" / "stages"
     assert entries(stages)[1] == "77"
-    assert read(stages / "77" / "id") == b"77\n"
+    assert read(stages / "77" / V3_ID_FILE[backend]) == b"77\n"
 
 
-def test_stage_with_hundreds_of_tasks_lists_them_all_in_api_order(hostile_build):
+def test_stage_with_hundreds_of_tasks_lists_them_all_in_api_order(hostile_build, backend):
     tasks = hostile_build.parent / "3" / "stages" / "many" / "tasks"
     names = os.listdir(tasks)
     assert names == [f"{MANY_TASKS_PREFIX}{index:04d}" for index in range(MANY_TASKS)]
-    assert read(tasks / names[-1] / "id") == f"Task_{MANY_TASKS - 1}\n".encode()
+    assert read(tasks / names[-1] / V3_ID_FILE[backend]) == f"Task_{MANY_TASKS - 1}\n".encode()
