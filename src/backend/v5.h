@@ -6,8 +6,10 @@
 #define PFS_V5_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "model.h"
 
 /* --- The run detail (v5_model.c) ---------------------------------------
@@ -76,5 +78,99 @@
  * to @err; -ENOMEM on allocation failure. *@out is NULL on any error. */
 int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 		       struct pfs_build **out, char *err, size_t errsize);
+
+/* --- The list answers and a log page (v5_lists.c) ----------------------
+ *
+ * The pipeline list (POST /v5/{project}/api/pipelines/list), a pipeline's
+ * runs (POST .../pipelines/{id}/pipeline-runs/list) and one page of a
+ * step's log (POST .../steps/{step}/logs): their answers as backend.h's
+ * entries, and their request bodies.
+ *
+ * Pure parsing and formatting, as lists.h: no I/O, no globals, no locks.
+ * Bodies are untrusted (fuzzed: tests/fuzz/fuzz_v5_lists.c), need not be
+ * NUL-terminated and are never read past @len; any field may be null,
+ * missing, of another JSON type or beside unknown keys. An item that
+ * cannot be used (no valid id, no run number) is skipped; only a body
+ * that is not the documented frame fails, with nothing appended and a
+ * one-line reason in @err that never quotes the body (a log's text stays
+ * out of the log):
+ *   -EMSGSIZE  @len over the limit below: refused unread
+ *   -EPROTO    not one JSON object (garbage, truncated, nested deeper
+ *              than 32, text after it), or a frame field of a wrong type.
+ */
+
+/* A page of 100 runs is a few hundred kilobytes at most. */
+#define PFS_V5_MAX_LIST_BODY (4u << 20)
+/* One page of a log: 500 lines of 16 KiB each. A page of longer lines is
+ * asked again with fewer lines (v5.c), down to one line a page. */
+#define PFS_V5_MAX_LOG_BODY (8u << 20)
+/* Items asked for per page (the answer may hold fewer; paging goes on
+ * by what it holds). */
+#define PFS_V5_PIPELINES_PAGE 50
+#define PFS_V5_RUNS_PAGE 100
+/* A larger "total" reads as this: offsets stay far from overflow. */
+#define PFS_V5_MAX_TOTAL 1000000L
+/* A log offset the service returns is kept when it is an integer or a
+ * string of at most this many printable ASCII bytes other than '"' and
+ * '\\' (so it goes back in a request without escaping). */
+#define PFS_V5_MAX_OFFSET 128
+
+/* What a list page said besides its items. */
+struct pfs_v5_page {
+	long total;		/* "total", 0..PFS_V5_MAX_TOTAL */
+	size_t items;		/* elements of its array, usable or not:
+				 * the next page starts that much further */
+	gint64 oldest_ms;	/* runs: the earliest start_time > 0 among
+				 * them (epoch ms), 0 if none */
+};
+
+/* Reads an answer {offset, limit, total, pipelines[]} of the pipeline
+ * list of project @project_id (a valid id): appends a struct
+ * pfs_pipeline_entry per item with a valid pipeline_id to @into (made
+ * with pfs_pipeline_entry_free as its free function), in the answer's
+ * order: name from "name", project_id and project_name from the item
+ * (project_id @project_id when the item has no valid one). "pipelines"
+ * null or missing is an empty page; "total" must be a whole number >= 0. */
+int pfs_v5_parse_pipelines(const char *body, size_t len, const char *project_id,
+			   GPtrArray *into, struct pfs_v5_page *page,
+			   char *err, size_t errsize);
+
+/* Reads an answer {offset, limit, total, pipeline_runs[]} of pipeline
+ * @pipeline_id's runs: a struct pfs_history_entry per item with a run
+ * number (an integer > 0, or its decimal text without leading zeros)
+ * that names no other pipeline, appended to @into (free function
+ * pfs_history_entry_free): build_id the run number as decimal text,
+ * status and outcome in the v3 vocabulary (mapped as the run detail's
+ * are: empty ones NULL), start_ms and end_ms from the int64 times
+ * (0 when missing, negative or not a number), pipeline_name NULL. */
+int pfs_v5_parse_runs(const char *body, size_t len, const char *pipeline_id,
+		      GPtrArray *into, struct pfs_v5_page *page, char *err,
+		      size_t errsize);
+
+/* Reads a log page {has_more, start_offset, end_offset, log} into *@out
+ * (clear it with pfs_log_page_clear; on failure it is left empty): the
+ * text exactly as the JSON string holds it once unescaped (NUL, invalid
+ * UTF-8 and control bytes kept), the offsets as received (an integer as
+ * its decimal text), has_more a boolean or "true"/"false" (null or
+ * missing: false). "log" null or missing is no text. -EPROTO when an
+ * offset is missing or not as PFS_V5_MAX_OFFSET says, "log" is not a
+ * string or has_more not a truth value; -EMSGSIZE over
+ * PFS_V5_MAX_LOG_BODY. */
+int pfs_v5_parse_log(const char *body, size_t len, struct pfs_log_page *out,
+		     char *err, size_t errsize);
+
+/* The JSON request bodies (g_malloc'd; g_free them), or NULL when
+ * @offset is outside 0..PFS_V5_MAX_TOTAL:
+ *   pipelines  {"offset":N,"limit":50}
+ *   runs       {"offset":N,"limit":100,"sort_key":"start_time","sort_dir":"desc"} */
+char *pfs_v5_pipelines_request(long offset);
+char *pfs_v5_runs_request(long offset);
+
+/* The request for the log page after the one that ended at @end_offset
+ * (NULL: from the start), at most @limit lines (1..PFS_LOG_PAGE_LINES):
+ *   {"start_offset":"E","end_offset":"0","limit":L,"sort":"asc"}
+ * an end_offset of "0" being "no bound". NULL when @end_offset is not an
+ * offset PFS_V5_MAX_OFFSET allows or @limit is out of range. */
+char *pfs_v5_log_request(const char *end_offset, unsigned limit);
 
 #endif
