@@ -285,8 +285,6 @@ static int get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
 	size_t i;
 	int res;
 
-	/* the page after [start, end) starts at end whatever start was */
-	(void)start_offset;
 	if (!project)
 		return no_project(ref->pipeline_id, failure);
 	for (i = 0; i < G_N_ELEMENTS(ids); i++)
@@ -296,10 +294,10 @@ static int get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
 			       "/steps/%s/logs", project, ref->pipeline_id,
 			       ref->run_id, ref->job_run_id, ref->step_run_id);
 	for (;;) {
-		char *body = pfs_v5_log_request(end_offset, limit);
+		char *body = pfs_v5_log_request(start_offset, end_offset, limit);
 
 		if (!body) {
-			res = not_an_id("log offset", end_offset, failure);
+			res = not_an_id("log offset", start_offset, failure);
 			break;
 		}
 		/* a 400 is "no such job or step in the run" */

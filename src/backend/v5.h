@@ -166,11 +166,14 @@ int pfs_v5_parse_log(const char *body, size_t len, struct pfs_log_page *out,
 char *pfs_v5_pipelines_request(long offset);
 char *pfs_v5_runs_request(long offset);
 
-/* The request for the log page after the one that ended at @end_offset
- * (NULL: from the start), at most @limit lines (1..PFS_LOG_PAGE_LINES):
- *   {"start_offset":"E","end_offset":"0","limit":L,"sort":"asc"}
- * an end_offset of "0" being "no bound". NULL when @end_offset is not an
- * offset PFS_V5_MAX_OFFSET allows or @limit is out of range. */
-char *pfs_v5_log_request(const char *end_offset, unsigned limit);
+/* The request for a log page from @start_offset to @end_offset (NULL:
+ * "0"), at most @limit lines (1..PFS_LOG_PAGE_LINES), oldest first:
+ *   {"start_offset":"S","end_offset":"E","limit":L,"sort":"asc"}
+ * Both "0": from the start; the page after one that ended at E is asked
+ * with S = E and E = "0" (no bound), as the simulator's page() reads them.
+ * NULL when an offset is not one PFS_V5_MAX_OFFSET allows or @limit is
+ * out of range. */
+char *pfs_v5_log_request(const char *start_offset, const char *end_offset,
+			 unsigned limit);
 
 #endif

@@ -364,14 +364,18 @@ char *pfs_v5_runs_request(long offset)
 			       PFS_V5_RUNS_PAGE);
 }
 
-char *pfs_v5_log_request(const char *end_offset, unsigned limit)
+char *pfs_v5_log_request(const char *start_offset, const char *end_offset,
+			 unsigned limit)
 {
+	if (!start_offset)
+		start_offset = "0";
 	if (!end_offset)
 		end_offset = "0";
 	if (limit < 1 || limit > PFS_LOG_PAGE_LINES ||
+	    !offset_is_usable(start_offset, strlen(start_offset)) ||
 	    !offset_is_usable(end_offset, strlen(end_offset)))
 		return NULL;
-	/* the page after [S, E) is asked from E on, with no end bound */
-	return g_strdup_printf("{\"start_offset\":\"%s\",\"end_offset\":\"0\","
-			       "\"limit\":%u,\"sort\":\"asc\"}", end_offset, limit);
+	return g_strdup_printf("{\"start_offset\":\"%s\",\"end_offset\":\"%s\","
+			       "\"limit\":%u,\"sort\":\"asc\"}", start_offset,
+			       end_offset, limit);
 }

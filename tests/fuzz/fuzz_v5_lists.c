@@ -101,8 +101,10 @@ static void check_log(const char *body, size_t len)
 	/* unescaping only shrinks: the text fits in the body */
 	FUZZ_CHECK(page.text->len <= len);
 	/* an offset received can always be sent back */
-	next = pfs_v5_log_request(page.end_offset, PFS_LOG_PAGE_LINES);
-	FUZZ_CHECK(next && strstr(next, page.end_offset));
+	next = pfs_v5_log_request(page.end_offset, page.start_offset,
+				  PFS_LOG_PAGE_LINES);
+	FUZZ_CHECK(next && strstr(next, page.end_offset) &&
+		   strstr(next, page.start_offset));
 	g_free(next);
 	pfs_log_page_clear(&page);
 	FUZZ_CHECK(!page.text && !page.end_offset);

@@ -560,27 +560,30 @@ static void test_log_requests(void)
 	GString *long_offset = g_string_new(NULL);
 	size_t i;
 
-	body = pfs_v5_log_request(NULL, PFS_LOG_PAGE_LINES);
+	body = pfs_v5_log_request(NULL, NULL, PFS_LOG_PAGE_LINES);
 	g_assert_cmpstr(body, ==, "{\"start_offset\":\"0\",\"end_offset\":\"0\","
 				  "\"limit\":500,\"sort\":\"asc\"}");
 	g_free(body);
-	body = pfs_v5_log_request("500", 5);
+	/* the page after one that ended at 500 */
+	body = pfs_v5_log_request("500", "0", 5);
 	g_assert_cmpstr(body, ==, "{\"start_offset\":\"500\",\"end_offset\":\"0\","
 				  "\"limit\":5,\"sort\":\"asc\"}");
 	g_free(body);
-	body = pfs_v5_log_request("", 1);
-	g_assert_nonnull(body);
+	body = pfs_v5_log_request("", "opaque:1", 1);
+	g_assert_cmpstr(body, ==, "{\"start_offset\":\"\",\"end_offset\":\"opaque:1\","
+				  "\"limit\":1,\"sort\":\"asc\"}");
 	g_free(body);
-	g_assert_null(pfs_v5_log_request("0", 0));
-	g_assert_null(pfs_v5_log_request("0", PFS_LOG_PAGE_LINES + 1));
-	g_assert_null(pfs_v5_log_request("a\"b", 1));
-	g_assert_null(pfs_v5_log_request("a\\b", 1));
-	g_assert_null(pfs_v5_log_request("a\nb", 1));
+	g_assert_null(pfs_v5_log_request("0", "0", 0));
+	g_assert_null(pfs_v5_log_request("0", "0", PFS_LOG_PAGE_LINES + 1));
+	g_assert_null(pfs_v5_log_request("a\"b", "0", 1));
+	g_assert_null(pfs_v5_log_request("0", "a\\b", 1));
+	g_assert_null(pfs_v5_log_request("a\nb", NULL, 1));
 	for (i = 0; i <= PFS_V5_MAX_OFFSET; i++)
 		g_string_append_c(long_offset, '9');
-	g_assert_null(pfs_v5_log_request(long_offset->str, 1));
+	g_assert_null(pfs_v5_log_request(long_offset->str, NULL, 1));
+	g_assert_null(pfs_v5_log_request(NULL, long_offset->str, 1));
 	g_string_truncate(long_offset, PFS_V5_MAX_OFFSET);
-	body = pfs_v5_log_request(long_offset->str, 1);
+	body = pfs_v5_log_request(long_offset->str, long_offset->str, 1);
 	g_assert_nonnull(body);
 	g_free(body);
 	g_string_free(long_offset, TRUE);
