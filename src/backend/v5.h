@@ -58,8 +58,9 @@
  *
  * Times come as epoch milliseconds (an integer, or a string of digits)
  * and show as v3's text, "YYYY-MM-DD HH:MM:SS" in @tz (borrowed, not
- * NULL: -o timezone=), empty when 0, missing or no time of years 1970 to
- * 9999; the _ms files hold the value as received. elapsed_time is
+ * NULL: -o timezone=), empty when 0, missing, or no time from 1970 to
+ * what an mtime can hold (2262-04-11 23:47:16 UTC); the _ms files hold
+ * the value as received. elapsed_time is
  * end - start in milliseconds when both are times and end is not before
  * start, else empty.
  *

@@ -1,7 +1,6 @@
 /* v5_model.c - see v5.h: a v5 run detail body as the generic tree
  * (model.h), in v3's shapes (v3_model.c). */
 #include "v5.h"
-#include "apitime.h"
 #include "json.h"
 #include "tree_json.h"
 
@@ -10,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The last millisecond of 9999-12-31 UTC: later times have no v3 text. */
-#define LAST_MS INT64_C(253402300799999)
+/* The last time a node's mtime (int64 nanoseconds since 1970) can hold,
+ * to the second: 2262-04-11 23:47:16 UTC. No run goes on so long; a
+ * later one is no time. */
+#define LAST_MS INT64_C(9223372036999)
 
 struct status_map {
 	const char *v5;
@@ -163,11 +164,6 @@ static bool add_time(struct reader *r, uint32_t dir, const char *name,
 		utc = g_date_time_new_from_unix_utc(*ms / 1000);
 		local = utc ? g_date_time_to_timezone(utc, r->tz) : NULL;
 		text = local ? g_date_time_format(local, "%Y-%m-%d %H:%M:%S") : NULL;
-		/* v3's form or nothing: times and summaries read it back */
-		if (text && !pfs_apitime_has_layout(text, strlen(text))) {
-			g_free(text);
-			text = NULL;
-		}
 		if (local)
 			g_date_time_unref(local);
 		if (utc)
@@ -214,9 +210,14 @@ static struct json_object *split_message(struct json_object *message)
 	if (json_object_is_type(message, json_type_object)) {
 		obj = json_object_get(message);
 	} else if (json_object_is_type(message, json_type_string)) {
-		obj = pfs_json_parse(json_object_get_string(message),
-				     (size_t)json_object_get_string_len(message),
-				     json_type_object, ignored, sizeof(ignored));
+		const char *text = json_object_get_string(message);
+		size_t len = (size_t)json_object_get_string_len(message);
+		size_t start = strspn(text, " \t\r\n");
+
+		/* most messages are plain text: no parser for them */
+		if (start < len && text[start] == '{')
+			obj = pfs_json_parse(text, len, json_type_object, ignored,
+					     sizeof(ignored));
 	}
 	if (obj && !json_object_object_get_ex(obj, "errorMessage", NULL) &&
 	    !json_object_object_get_ex(obj, "errorCode", NULL)) {
