@@ -71,6 +71,7 @@ int pfs_cache_new(struct pfs_backend *backend, const struct pfs_cache_config *co
 	cache->builds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      free_build_entry);
 	g_queue_init(&cache->lru);
+	g_queue_init(&cache->hot);
 	cache->max_entries = by_size > MIN_ENTRIES ? (guint)MIN(by_size, G_MAXINT)
 						   : MIN_ENTRIES;
 	slot_table_init(&cache->pipeline_slots, cache->max_entries);
@@ -284,6 +285,9 @@ void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e)
 	if (!e->build)
 		return;
 	g_queue_unlink(&cache->lru, &e->lru_link);
+	if (e->hot)
+		g_queue_unlink(&cache->hot, &e->hot_link);
+	e->hot = false;
 	cache->bytes -= e->size;
 	pfs_build_unref(e->build);	/* open files keep their own reference */
 	e->build = NULL;
@@ -310,6 +314,49 @@ static void evict(struct pfs_cache *cache, struct build_entry *keep)
 			      ((struct build_entry *)oldest->data)->build_id);
 		pfs_cache_drop_build(cache, oldest->data);
 		pfs_stats_eviction();
+	}
+}
+
+static void make_hot(struct pfs_cache *cache, struct build_entry *e)
+{
+	if (e->hot)
+		g_queue_unlink(&cache->hot, &e->hot_link);
+	e->hot_link.data = e;
+	g_queue_push_head_link(&cache->hot, &e->hot_link);
+	e->hot = true;
+}
+
+struct pfs_build *pfs_cache_copy(struct pfs_cache *cache, struct build_entry *e)
+{
+	if (!e->build)
+		return NULL;
+	if (pfs_build_expand(e->build) < 0) {
+		pfs_log_err("pipeline %s build %s: its tree could not be made "
+			    "again from its body; it will be fetched again",
+			    e->pipeline_id, e->build_id);
+		pfs_cache_drop_build(cache, e);
+		return NULL;
+	}
+	make_hot(cache, e);
+	return e->build;
+}
+
+void pfs_cache_cool(struct pfs_cache *cache)
+{
+	guint tries = cache->hot.length;
+
+	while (cache->hot.length > HOT_BUILDS && tries-- > 0) {
+		GList *coldest = g_queue_peek_tail_link(&cache->hot);
+		struct build_entry *e = coldest->data;
+
+		g_queue_unlink(&cache->hot, coldest);
+		/* a reader's or an open file's: its tree stays while held */
+		if (__atomic_load_n(&e->build->refcount, __ATOMIC_ACQUIRE) > 1) {
+			g_queue_push_head_link(&cache->hot, coldest);
+			continue;
+		}
+		e->hot = false;
+		pfs_build_shrink(e->build);
 	}
 }
 
@@ -367,9 +414,11 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 		  pfs_cache_logs_size(e);
 	cache->bytes += e->size;
 	g_queue_push_head_link(&cache->lru, &e->lru_link);
+	make_hot(cache, e);
 	e->flight.fresh_until = now + cache->config.ttl;
 	note_build_seen(cache, pipeline_id, build_id);
 	evict(cache, e);
+	pfs_cache_cool(cache);
 }
 
 /* ---- SIGHUP ------------------------------------------------------------ */
@@ -391,7 +440,7 @@ void pfs_cache_drop_unfinished(struct pfs_cache *cache,
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct build_entry *e = value;
 
-		if (e->build && !e->build->completed) {
+		if (e->build && !e->build->completed && pfs_cache_copy(cache, e)) {
 			g_ptr_array_add(gone, pfs_build_ref(e->build));
 			g_array_append_val(slots, e->slot);
 			pfs_cache_drop_build(cache, e);

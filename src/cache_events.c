@@ -129,7 +129,7 @@ static void merge_build(struct pfs_cache *cache, struct build_entry *e,
 size_t pfs_cache_observe(struct pfs_cache *cache, struct build_entry *e,
 			 struct pfs_build *build)
 {
-	struct pfs_build *before = e->build;
+	struct pfs_build *before = pfs_cache_copy(cache, e);
 	int64_t ns = pfs_cache_wall_ns();
 	size_t was = pfs_event_log_size(&e->events);
 	GString *lines;
@@ -200,7 +200,7 @@ int pfs_cache_read_events(struct pfs_cache *cache, const char *pipeline_id,
 		log = p ? &p->events : &made;
 	} else {
 		e = find_build(cache, pipeline_id, build_id);
-		if (!e || !e->build) {
+		if (!e || !e->build || (!e->events.text && !pfs_cache_copy(cache, e))) {
 			res = -ENOENT;
 			goto out;
 		}
@@ -320,8 +320,10 @@ int pfs_cache_peek_build(struct pfs_cache *cache, uint32_t slot,
 	e = pfs_cache_build_of_slot_locked(cache, slot);
 	if (!e)
 		res = -ENOENT;
-	else if (e->build)
+	else if (pfs_cache_copy(cache, e)) {
 		res = 0, *out = pfs_build_ref(e->build);
+		pfs_cache_cool(cache);
+	}
 	else if (!e->flight.fetching && e->flight.last_err == -ENOENT)
 		res = -ENOENT;
 	else

@@ -509,11 +509,12 @@ int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
 	else
 		pfs_stats_cache_miss();
 	res = resolve(cache, reader, &(struct subject){ .e = e, .p = p });
-	if (res == 0 && !e->build)
+	if (res == 0 && !pfs_cache_copy(cache, e))
 		res = -EIO;
 	if (res == 0) {
 		pfs_cache_touch(cache, e);
 		*out = pfs_build_ref(e->build);
+		pfs_cache_cool(cache);
 		now = pfs_cache_now();
 		*fresh_for = e->build->completed ? PFS_CACHE_FOREVER
 			   : e->flight.fresh_until > now ? e->flight.fresh_until - now

@@ -40,6 +40,8 @@ struct build_entry {
 	 * and goes when the build does */
 	GHashTable *logs;
 	unsigned log_flights;		/* of them fetching: not recycled */
+	GList hot_link;			/* in cache->hot while its tree is there */
+	bool hot;
 };
 
 /* A v5 step's log (cache_logs.c): what has been read of it so far. */
@@ -116,6 +118,8 @@ struct pfs_cache {
 	struct slot_table build_slots;
 	guint max_entries;		/* of a kind, before recycling */
 	GQueue lru;			/* entries holding a build, newest first */
+	GQueue hot;			/* of them, those whose tree is expanded,
+					 * most recently used first */
 	bool no_batch;			/* the service refused the batch call */
 	size_t bytes;			/* sum of their sizes */
 	struct pfs_event_log events;	/* every pipeline's, merged */
@@ -169,6 +173,21 @@ void pfs_cache_install_build(struct pfs_cache *cache, const char *pipeline_id,
 			     double asked_at);
 /* Drops @e's copy (open files keep theirs). */
 void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e);
+/* Builds whose trees are kept expanded, most recently used; the others
+ * keep only what their tree is made again from (model.h: a compact
+ * tree). A warm crawl of this many builds makes no tree twice. */
+#define HOT_BUILDS 32
+
+/* @e's copy with its tree there (made again if it was dropped), now the
+ * most recently used; NULL when it has none (or, a bug, its tree could
+ * not be made again: then the copy is dropped). Take a reference before
+ * the lock is dropped. */
+struct pfs_build *pfs_cache_copy(struct pfs_cache *cache, struct build_entry *e);
+/* Drops the trees of the least recently used builds past HOT_BUILDS that
+ * no one else holds. Never while a caller uses a copy it holds no
+ * reference to. */
+void pfs_cache_cool(struct pfs_cache *cache);
+
 /* What @e holds grew by @bytes beside its build (a step's log): counted,
  * and older builds evicted if the cache no longer fits. */
 void pfs_cache_grew(struct pfs_cache *cache, struct build_entry *e,

@@ -337,20 +337,24 @@ static void index_nodes(struct pfs_build *build)
 		}
 }
 
-/* The body is kept for status.json, deflated: JSON shrinks several times,
- * and it is read far less often than the fields. */
+/* The body is kept deflated: for status.json, and to make the tree again
+ * from (model_pack.c). It is what a cached build mostly is, so it is
+ * deflated well, once, into a buffer of its own size: a cached build's
+ * few KiB must not sit among the holes of a larger one. */
 static int keep_body(struct pfs_build *build, const char *body, size_t len)
 {
 	uLongf zlen = compressBound((uLong)len);
+	Bytef *scratch = g_malloc(zlen);
+	int res = compress2(scratch, &zlen, (const Bytef *)body, (uLong)len,
+			    Z_DEFAULT_COMPRESSION);
 
-	build->zbody = g_malloc(zlen);
-	if (compress2(build->zbody, &zlen, (const Bytef *)body, (uLong)len,
-		      Z_BEST_SPEED) != Z_OK)
-		return -ENOMEM;
-	build->zbody = g_realloc(build->zbody, zlen ? zlen : 1);
-	build->zbody_len = zlen;
-	build->body_len = len;
-	return 0;
+	if (res == Z_OK) {
+		build->zbody = g_memdup2(scratch, zlen ? zlen : 1);
+		build->zbody_len = zlen;
+		build->body_len = len;
+	}
+	g_free(scratch);
+	return res == Z_OK ? 0 : -ENOMEM;
 }
 
 int pfs_tree_finish(struct pfs_tree_builder *b, const char *body, size_t len,
@@ -404,18 +408,18 @@ void pfs_build_unref(struct pfs_build *build)
 	g_free(build->times);
 	g_free(build->time_slots);
 	g_free(build->node_ns);
+	g_free(build->znode_ns);
 	g_free(build);
 }
 
 size_t pfs_build_size(const struct pfs_build *build)
 {
-	return sizeof(*build) + build->zbody_len + build->strings_len +
-	       build->n_nodes * (sizeof(struct pfs_node) + sizeof(uint32_t)) +
-	       build->n_times * sizeof(int64_t) +
-	       (build->time_slots ? build->n_times * sizeof(struct pfs_time_slot) : 0) +
-	       (build->node_ns ? build->n_nodes * sizeof(int64_t) : 0);
+	return sizeof(*build) + build->zbody_len +
+	       build->n_times * sizeof(int64_t) + build->znode_ns_len +
+	       (build->outcome ? strlen(build->outcome) + 1 : 0) +
+	       (build->build_id ? strlen(build->build_id) + 1 : 0) +
+	       (build->pipeline_id ? strlen(build->pipeline_id) + 1 : 0);
 }
-
 uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,
 			 const char *name)
 {

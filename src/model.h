@@ -62,8 +62,25 @@ struct pfs_time_slot {
 	uint32_t dir;		/* the group's node */
 };
 
+struct pfs_build;
+
+/* How a build's tree is made again from its body (model_pack.c): the
+ * backend's parser and what it needs beside the body (v5: the zone). */
+struct pfs_tree_source {
+	int (*parse)(const char *body, size_t len, const void *arg,
+		     struct pfs_build **out, char *err, size_t errsize);
+	const void *arg;
+};
+
 struct pfs_build {
 	int refcount;		/* atomic */
+	/* set by the backend: the tree can be dropped and made again from
+	 * the body (pfs_build_shrink); NULL: it is kept */
+	const struct pfs_tree_source *source;
+	bool shrunk;		/* nodes, by_hash, strings and node_ns are
+				 * not there: pfs_build_expand makes them */
+	unsigned char *znode_ns;	/* shrunk: node_ns deflated, or NULL */
+	size_t znode_ns_len;
 	unsigned char *zbody;	/* the response body as received, deflated */
 	size_t zbody_len;
 	size_t body_len;	/* inflated */
@@ -164,8 +181,24 @@ uint32_t pfs_build_parent(const struct pfs_build *build, uint32_t node);
 struct pfs_build *pfs_build_ref(struct pfs_build *build);
 void pfs_build_unref(struct pfs_build *build);
 
-/* Bytes held by @build, for cache accounting. */
+/* Bytes @build holds once shrunk, for cache accounting: the deflated
+ * body, its times and identity (its tree comes on top while expanded). */
 size_t pfs_build_size(const struct pfs_build *build);
+
+/* A compact tree (model_pack.c). A cached build need not keep its nodes:
+ * they are made again from the body, so a cache keeps most builds shrunk
+ * (a few KiB: the deflated body and the change times) and only those in
+ * use expanded. Neither is thread-safe on its own: the caller (the cache,
+ * under its lock) must be the build's only user, which it is when
+ * @build->refcount is 1 and every other reference is taken under the
+ * same lock, after pfs_build_expand.
+ *
+ * pfs_build_shrink: drops the tree (a build without a source, or already
+ * shrunk, is left as it is); true when it did. pfs_build_expand: makes
+ * the tree again; 0, or -ENOMEM / -EPROTO (the body no longer parses the
+ * same: a bug; the build must then be dropped). */
+bool pfs_build_shrink(struct pfs_build *build);
+int pfs_build_expand(struct pfs_build *build);
 
 /* The child of directory @dir called @name, or PFS_NODE_NONE. */
 uint32_t pfs_build_child(const struct pfs_build *build, uint32_t dir,

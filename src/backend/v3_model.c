@@ -182,6 +182,16 @@ static void read_build_identity(struct pfs_build *build,
 	build->bad_identity |= read_id(body, "pipeline_id", &build->pipeline_id);
 }
 
+static int parse_again(const char *body, size_t len, const void *arg,
+		       struct pfs_build **out, char *err, size_t errsize)
+{
+	(void)arg;
+	return pfs_v3_model_parse(body, len, out, err, errsize);
+}
+
+/* A v3 tree is its body's alone: made again from it when dropped. */
+static const struct pfs_tree_source v3_source = { .parse = parse_again };
+
 int pfs_v3_model_parse(const char *body, size_t len, struct pfs_build **out,
 		       char *err, size_t errsize)
 {
@@ -197,8 +207,10 @@ int pfs_v3_model_parse(const char *body, size_t len, struct pfs_build **out,
 	res = build_tree(&r, obj);
 	if (res == 0) {
 		res = pfs_tree_finish(r.b, body, len, out);
-		if (res == 0)
+		if (res == 0) {
 			read_build_identity(*out, obj);
+			(*out)->source = &v3_source;
+		}
 	} else {
 		pfs_tree_free(r.b);
 	}
