@@ -504,6 +504,7 @@ int pfs_cache_get_build(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	e->pins++;
 	p->pins++;
+	pfs_cache_learn_project(cache, reader, p);
 	if (is_fresh(&(struct subject){ .e = e, .p = p }, pfs_cache_now()))
 		pfs_stats_cache_hit();
 	else
@@ -538,6 +539,7 @@ int pfs_cache_get_latest(struct pfs_cache *cache, struct pfs_reader *reader,
 	pthread_mutex_lock(&cache->board.lock);
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	p->pins++;
+	pfs_cache_learn_project(cache, reader, p);
 	res = resolve(cache, reader, &(struct subject){ .p = p });
 	if (res == 0 && !p->latest)
 		res = -ENOENT;
@@ -563,6 +565,7 @@ int pfs_cache_check_pipeline(struct pfs_cache *cache, struct pfs_reader *reader,
 	p = pfs_cache_pipeline_entry(cache, pipeline_id);
 	if (!p->listed) {
 		p->pins++;
+		pfs_cache_learn_project(cache, reader, p);
 		res = resolve(cache, reader, &(struct subject){ .p = p });
 		p->pins--;
 		/* a pipeline with no build yet still exists */

@@ -263,6 +263,12 @@ void pfs_cache_free_logs(struct build_entry *e);
 const char *pfs_cache_project_of(struct pfs_cache *cache,
 				 const struct pipeline_entry *p);
 
+/* Called with the lock held, by a reader: with api=v5 and several
+ * projects, @p's project comes from the pipeline list, loaded (within
+ * @reader's deadline) if it was not. */
+void pfs_cache_learn_project(struct pfs_cache *cache, struct pfs_reader *reader,
+			     struct pipeline_entry *p);
+
 /* Called with the lock held: the API that serves @p (chosen now if not
  * yet: pfs_backend_choose). */
 enum pfs_api_version pfs_cache_api_of(struct pfs_cache *cache,

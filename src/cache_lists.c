@@ -357,6 +357,20 @@ const char *pfs_cache_project_of(struct pfs_cache *cache,
 	return pfs_backend_project(cache->backend);
 }
 
+void pfs_cache_learn_project(struct pfs_cache *cache, struct pfs_reader *reader,
+			     struct pipeline_entry *p)
+{
+	/* only api=v5 must know: auto takes v3 where nothing says */
+	if (p->api != PFS_API_AUTO || pfs_cache_project_of(cache, p) ||
+	    cache->catalog.known ||
+	    pfs_backend_choose(cache->backend, NULL) != PFS_API_V5)
+		return;
+	p->pins++;
+	/* a failure leaves it unknown: the build call then says so */
+	load_list(cache, reader, &cache->catalog);
+	p->pins--;
+}
+
 enum pfs_api_version pfs_cache_api_of(struct pfs_cache *cache,
 				      struct pipeline_entry *p)
 {

@@ -154,10 +154,11 @@ struct pfs_log_page {
 
 void pfs_log_page_clear(struct pfs_log_page *page);
 
-/* The page of @ref's log that follows @end_offset (NULL or "0" with
- * @start_offset NULL or "0": from the start), at most PFS_LOG_PAGE_LINES
- * lines (POST .../steps/{step}/logs, sort asc). 0 with *@out filled in
- * (clear it); -ENOTSUP for v3. */
+/* A page of @ref's log, at most PFS_LOG_PAGE_LINES lines (POST
+ * .../steps/{step}/logs, sort asc): the lines from @start_offset, up to
+ * @end_offset ("0": no bound). Offsets are the service's, sent as given:
+ * "0" and "0" for the start, then a page's end_offset as the next
+ * start_offset. 0 with *@out filled in (clear it); -ENOTSUP for v3. */
 #define PFS_LOG_PAGE_LINES 500
 int pfs_backend_get_log(struct pfs_backend *backend, const struct pfs_log_ref *ref,
 			const char *start_offset, const char *end_offset,
