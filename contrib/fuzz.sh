@@ -7,9 +7,11 @@
 #   options  the command line (argv from the input split on NUL bytes)
 #   lists    the list and build-result answers, errors in bodies, history
 #            date windows and the list call's request
+#   v5_model a v5 run detail -> the tree of files, in two zones alike
+#   v5_lists the v5 pipeline and runs lists, a step log page (its bytes)
 # Installs what it needs, builds the targets in build-fuzz (CC=clang,
 # meson -Dfuzz=true), runs each target for SECONDS_PER_TARGET seconds (25 by
-# default: about two and a half minutes in all, as .ci/run runs it) from its
+# default: about three and a half minutes in all, as .ci/run runs it) from its
 # seeds in tests/fuzz/corpus/TARGET/ plus what earlier runs here found
 # (build-fuzz/fuzz-corpus/TARGET/), then replays every seed file once
 # (meson test --suite fuzz). Exits non-zero if anything crashed, leaked or
@@ -31,7 +33,7 @@ source "$top/contrib/ensure-deps.sh"
 seconds=${1:-25}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(model batch names options lists)
+[ ${#targets[@]} -gt 0 ] || targets=(model batch names options lists v5_model v5_lists)
 builddir=build-fuzz
 
 ensure_deps

@@ -75,8 +75,8 @@ struct pfs_tree_source {
 struct pfs_build {
 	int refcount;		/* atomic */
 	/* set by the backend: the tree can be dropped and made again from
-	 * the body (pfs_build_shrink); NULL: it is kept */
-	const struct pfs_tree_source *source;
+	 * the body (pfs_build_shrink); parse NULL: it is kept */
+	struct pfs_tree_source source;
 	bool shrunk;		/* nodes, by_hash, strings and node_ns are
 				 * not there: pfs_build_expand makes them */
 	unsigned char *znode_ns;	/* shrunk: node_ns deflated, or NULL */

@@ -32,7 +32,7 @@ bool pfs_build_shrink(struct pfs_build *build)
 	uLongf zlen;
 
 	/* slots are only there until the cache sets the times */
-	if (build->shrunk || !build->source || build->time_slots)
+	if (build->shrunk || !build->source.parse || build->time_slots)
 		return false;
 	if (build->node_ns) {
 		uLong len = (uLong)(build->n_nodes * sizeof(int64_t));
@@ -82,7 +82,7 @@ int pfs_build_expand(struct pfs_build *build)
 	body = pfs_build_body(build);
 	if (!body)
 		return -ENOMEM;
-	res = build->source->parse(body, build->body_len, build->source->arg,
+	res = build->source.parse(body, build->body_len, build->source.arg,
 				   &again, err, sizeof(err));
 	g_free(body);
 	if (res < 0)

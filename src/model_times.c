@@ -7,6 +7,7 @@
 #include "model.h"
 #include "apitime.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* The newest time at or below directory @dir, of a build first seen. */
@@ -66,7 +67,10 @@ static int64_t group_api_ns(const struct pfs_build *build, uint32_t dir,
 		if (field == PFS_NODE_NONE || build->nodes[field].is_dir)
 			continue;
 		text = pfs_build_node_content(build, field, &len);
-		if (text && len > 0 && pfs_apitime_parse(tz, text, len, &ts) == 0)
+		/* epoch ns end in 2262: a later (or much earlier) time is none */
+		if (text && len > 0 && pfs_apitime_parse(tz, text, len, &ts) == 0 &&
+		    ts.tv_sec < INT64_MAX / 1000000000 - 1 &&
+		    ts.tv_sec > INT64_MIN / 1000000000 + 1)
 			return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
 	return 0;

@@ -1,6 +1,8 @@
-/* v3_model.c - see v3.h: a v3 status body as the generic tree (model.h). */
+/* v3_model.c - see v3.h: a v3 status body as the generic tree (model.h),
+ * read with tree_json.h as v5_model.c is. */
 #include "v3.h"
 #include "json.h"
+#include "tree_json.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -24,63 +26,6 @@ struct reader {
 	size_t errsize;
 };
 
-static void add_fields(struct reader *r, uint32_t dir,
-		       struct json_object *obj, const char *const *keys)
-{
-	for (; *keys; keys++) {
-		size_t len;
-		const char *text = pfs_json_text(pfs_json_get(obj, *keys), &len);
-
-		pfs_tree_file(r->b, dir, *keys, text, len);
-	}
-}
-
-static int fail(struct reader *r, const char *what)
-{
-	snprintf(r->err, r->errsize, "%s", what);
-	return -EPROTO;
-}
-
-static uint32_t add_named(struct reader *r, uint32_t parent, GHashTable *taken,
-			  struct json_object *raw, const char *fallback,
-			  bool is_dir)
-{
-	size_t len;
-	const char *text = pfs_json_text(raw, &len);
-
-	return pfs_tree_named(r->b, parent, taken, text, len, fallback, is_dir);
-}
-
-static int add_parameters(struct reader *r, struct json_object *body)
-{
-	struct json_object *params;
-	uint32_t dir = pfs_tree_dir(r->b, PFS_NODE_ROOT, "parameters");
-	GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal,
-						  g_free, NULL);
-	int res = pfs_json_objects(body, "parameters", &params, r->err, r->errsize);
-	size_t i;
-
-	for (i = 0; res == 0 && params && i < json_object_array_length(params); i++) {
-		struct json_object *param = json_object_array_get_idx(params, i);
-		char fallback[32];
-		const char *text;
-		size_t len;
-		uint32_t file;
-
-		if (pfs_tree_full(r->b)) {
-			res = fail(r, "more parameters than any real build has");
-			break;
-		}
-		snprintf(fallback, sizeof(fallback), "parameter-%zu", i + 1);
-		file = add_named(r, dir, taken, pfs_json_get(param, "name"),
-				 fallback, false);
-		text = pfs_json_text(pfs_json_get(param, "value"), &len);
-		pfs_tree_set_value(r->b, file, text, len);
-	}
-	g_hash_table_destroy(taken);
-	return res;
-}
-
 static int add_states(struct reader *r, uint32_t dir,
 		      struct json_object *states, int depth);
 
@@ -101,10 +46,10 @@ static int add_state(struct reader *r, uint32_t parent, GHashTable *taken,
 		snprintf(position_text, sizeof(position_text), "%zu", position + 1);
 		fallback = position_text;
 	}
-	dir = add_named(r, parent, taken, pfs_json_get(state, "name"), fallback,
-			true);
+	dir = pfs_tree_json_named(r->b, parent, taken, pfs_json_get(state, "name"),
+				  fallback, true);
 	outer = pfs_tree_group_begin(r->b, dir);
-	add_fields(r, dir, state, state_fields);
+	pfs_tree_json_fields(r->b, dir, state, state_fields);
 	res = pfs_json_objects(state, "children", &children, r->err, r->errsize);
 	/* every stage has tasks/; a task only if it has children of its own */
 	if (res == 0 && (depth == 0 ||
@@ -124,50 +69,52 @@ static int add_states(struct reader *r, uint32_t dir,
 
 	if (!states)
 		return 0;
-	taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	taken = pfs_tree_json_taken();
 	n = json_object_array_length(states);
 	for (i = 0; res == 0 && i < n; i++) {
-		if (pfs_tree_full(r->b))
-			res = fail(r, "more stages and tasks than any real build has");
-		else
+		if (pfs_tree_full(r->b)) {
+			snprintf(r->err, r->errsize,
+				 "more stages and tasks than any real build has");
+			res = -EPROTO;
+		} else {
 			res = add_state(r, dir, taken,
 					json_object_array_get_idx(states, i), i, depth);
+		}
 	}
 	g_hash_table_destroy(taken);
 	return res;
 }
 
-static int build_tree(struct reader *r, struct json_object *body)
+static int build_tree(struct pfs_tree_builder *b, struct json_object *body,
+		      void *data, char *err, size_t errsize)
 {
+	struct reader r = { .b = b, .err = err, .errsize = errsize };
 	struct json_object *states;
 	int res;
 
-	add_fields(r, PFS_NODE_ROOT, body, build_fields);
-	res = add_parameters(r, body);
+	(void)data;
+	pfs_tree_json_fields(b, PFS_NODE_ROOT, body, build_fields);
+	res = pfs_tree_json_parameters(b, body, "parameters", err, errsize);
 	if (res < 0)
 		return res;
-	pfs_tree_add_build_files(r->b);
-	res = pfs_json_objects(body, "states", &states, r->err, r->errsize);
+	pfs_tree_add_build_files(b);
+	res = pfs_json_objects(body, "states", &states, err, errsize);
 	if (res < 0)
 		return res;
-	res = add_states(r, pfs_tree_dir(r->b, PFS_NODE_ROOT, "stages"), states, 0);
+	res = add_states(&r, pfs_tree_dir(b, PFS_NODE_ROOT, "stages"), states, 0);
 	if (res == 0)
-		pfs_tree_add_failed(r->b);
+		pfs_tree_add_failed(b);
 	return res;
 }
 
-/* The id in @body's field @key: *@id a copy, or NULL; true if the field
- * holds something (not null) that is no usable id. */
-static bool read_id(struct json_object *body, const char *key, char **id)
+static int parse_again(const char *body, size_t len, const void *arg,
+		       struct pfs_build **out, char *err, size_t errsize)
 {
-	struct json_object *value = pfs_json_get(body, key);
-
-	*id = pfs_json_id(value);
-	return value && !json_object_is_type(value, json_type_null) && !*id;
+	(void)arg;
+	return pfs_v3_model_parse(body, len, out, err, errsize);
 }
 
-static void read_build_identity(struct pfs_build *build,
-				struct json_object *body)
+static void read_build_identity(struct pfs_build *build, struct json_object *body)
 {
 	struct json_object *value = pfs_json_get(body, "status");
 
@@ -178,44 +125,21 @@ static void read_build_identity(struct pfs_build *build,
 		g_free(build->outcome);
 		build->outcome = g_strdup(json_object_get_string(value));
 	}
-	build->bad_identity = read_id(body, "build_id", &build->build_id);
-	build->bad_identity |= read_id(body, "pipeline_id", &build->pipeline_id);
+	build->bad_identity = pfs_tree_json_id(body, "build_id", &build->build_id);
+	build->bad_identity |= pfs_tree_json_id(body, "pipeline_id", &build->pipeline_id);
+	/* a v3 tree is its body's alone: made again from it when dropped */
+	build->source = (struct pfs_tree_source){ .parse = parse_again };
 }
-
-static int parse_again(const char *body, size_t len, const void *arg,
-		       struct pfs_build **out, char *err, size_t errsize)
-{
-	(void)arg;
-	return pfs_v3_model_parse(body, len, out, err, errsize);
-}
-
-/* A v3 tree is its body's alone: made again from it when dropped. */
-static const struct pfs_tree_source v3_source = { .parse = parse_again };
 
 int pfs_v3_model_parse(const char *body, size_t len, struct pfs_build **out,
 		       char *err, size_t errsize)
 {
-	struct reader r = { .err = err, .errsize = errsize };
-	struct json_object *obj;
-	int res;
+	static const struct pfs_tree_json_schema v3 = {
+		.build = build_tree,
+		.identity = read_build_identity,
+	};
 
-	*out = NULL;
-	obj = pfs_json_parse(body, len, json_type_object, err, errsize);
-	if (!obj)
-		return -EPROTO;
-	r.b = pfs_tree_new(len);
-	res = build_tree(&r, obj);
-	if (res == 0) {
-		res = pfs_tree_finish(r.b, body, len, out);
-		if (res == 0) {
-			read_build_identity(*out, obj);
-			(*out)->source = &v3_source;
-		}
-	} else {
-		pfs_tree_free(r.b);
-	}
-	json_object_put(obj);
-	return res;
+	return pfs_tree_json_read(body, len, &v3, NULL, out, err, errsize);
 }
 
 int pfs_v3_model_parse_latest_ids(const char *body, size_t len,

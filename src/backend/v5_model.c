@@ -428,6 +428,12 @@ static void read_build_identity(struct pfs_build *build, struct json_object *bod
 	build->bad_identity |= pfs_tree_json_id(body, "pipeline_id", &build->pipeline_id);
 }
 
+static int parse_again(const char *body, size_t len, const void *arg,
+		       struct pfs_build **out, char *err, size_t errsize)
+{
+	return pfs_v5_model_parse(body, len, (GTimeZone *)arg, out, err, errsize);
+}
+
 int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 		       struct pfs_build **out, char *err, size_t errsize)
 {
@@ -435,6 +441,12 @@ int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 		.build = build_tree,
 		.identity = read_build_identity,
 	};
+	int res = pfs_tree_json_read(body, len, &v5, tz, out, err, errsize);
 
-	return pfs_tree_json_read(body, len, &v5, tz, out, err, errsize);
+	/* the tree is the body's and the zone's: made again from them when
+	 * dropped (the zone lives as long as the daemon's options) */
+	if (res == 0)
+		(*out)->source = (struct pfs_tree_source){ .parse = parse_again,
+							   .arg = tz };
+	return res;
 }
