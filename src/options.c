@@ -530,7 +530,7 @@ int pfs_options_parse(struct fuse_args *args, struct pfs_options *opts,
 	opts->prefetch = 1;
 	opts->list_ttl = DEFAULT_LIST_TTL;
 	opts->history_days = DEFAULT_HISTORY_DAYS;
-	opts->api = PFS_API_V3;	/* auto once v5 serves every call */
+	opts->api = PFS_API_AUTO;
 	if (fuse_opt_parse(args, opts, option_table, option_proc) < 0)
 		return -1;
 	if (opts->show_help) {

@@ -190,3 +190,39 @@ def test_a_hostile_log_comes_out_byte_for_byte(sim_factory, mount_factory, tmp_p
               for entry in v5_calls(sim, "v5_log", PIPELINE_SUCCESS)]
     assert limits[:3] == [500, 50, 5], limits
     assert not log_lines(mount, "\x1b"), "a raw escape reached the daemon's log"
+
+
+def build_calls(sim, pipeline_id):
+    """(v3 status calls, v5 detail calls) of pipeline_id."""
+    return (sim.api_requests(pipeline_id, ANY, call="status"),
+            v5_calls(sim, "v5_detail", pipeline_id))
+
+
+def test_auto_reads_with_v5_where_the_project_is_known(sim, mount_factory, tmp_path):
+    mnt = mount_factory(sim.url, tmp_path / "mnt",
+                        {"api": "auto", "project_id": DEFAULT_PROJECT_ID}).mountpoint
+    assert field(mnt / PIPELINE_SUCCESS / "7" / "status") == "completed"
+    v3, v5 = build_calls(sim, PIPELINE_SUCCESS)
+    assert not v3 and len(v5) == 1
+    assert field(mnt / PIPELINE_SUCCESS / "7" / "pipeline_run_id") == v5_run_id(PIPELINE_SUCCESS,
+                                                                                  "7")
+
+
+def test_auto_reads_with_v3_where_nothing_names_the_project(sim, mount_factory, tmp_path):
+    mnt = mount_factory(sim.url, tmp_path / "mnt",
+                        {"api": "auto", "pipelines": PIPELINE_SUCCESS}).mountpoint
+    assert field(mnt / PIPELINE_SUCCESS / "7" / "status") == "completed"
+    v3, v5 = build_calls(sim, PIPELINE_SUCCESS)
+    assert len(v3) == 1 and not v5
+    assert not (mnt / PIPELINE_SUCCESS / "7" / "pipeline_run_id").exists()
+
+
+def test_auto_takes_the_project_from_the_pipeline_list(sim, mount_factory, tmp_path):
+    mnt = mount_factory(sim.url, tmp_path / "mnt", {"api": "auto"}).mountpoint
+    assert PIPELINE_SUCCESS in {entry.name for entry in mnt.iterdir()}   # the v3 list
+    assert field(mnt / PIPELINE_SUCCESS / "7" / "status") == "completed"
+    v3, v5 = build_calls(sim, PIPELINE_SUCCESS)
+    assert not v3 and len(v5) == 1
+    # once chosen, a pipeline stays with its API
+    assert field(mnt / PIPELINE_SUCCESS / "latest" / "build_id") == "7"
+    assert not build_calls(sim, PIPELINE_SUCCESS)[0]
