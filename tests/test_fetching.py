@@ -1,7 +1,9 @@
 """When pipelinefs asks the API, and how often: laziness, caching, ttl, concurrency.
 
 Request counts come from the simulator's request log, so every test here
-fails if the daemon asks more (or less) than the story says.
+fails if the daemon asks more (or less) than the story says.  Every test
+runs as v3 and as v5 (BOTH_BACKENDS): a build is one call in either API (v3
+status, v5 run detail); v5 adds one log call per step whose log is read.
 """
 
 import errno
@@ -11,9 +13,11 @@ import time
 
 import pytest
 
-from conftest import (entries, ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
-                      TEST_PIPELINES, default_test_scenario, read, readable_again,
-                      run_in_threads, scaled, wait_past, wait_until)
+from conftest import (entries, ALL_LISTED, BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_RUNNING,
+                      PIPELINE_SUCCESS, TEST_PIPELINES, call_name, default_test_scenario, read,
+                      readable_again, run_in_threads, scaled, wait_past, wait_until)
+
+pytestmark = BOTH_BACKENDS
 
 
 @pytest.fixture
@@ -36,8 +40,10 @@ def read_tree(directory):
     return contents
 
 
-def build_ids_asked(sim, pipeline_id):
-    return [entry["build_id"] for entry in sim.api_requests(pipeline_id)]
+def build_ids_asked(sim, pipeline_id, backend):
+    """The build ids of the build calls for pipeline_id (None: the latest), in order."""
+    return [entry["build_id"] for entry in
+            sim.api_requests(pipeline_id, call=call_name(backend, "build"))]
 
 
 # --------------------------------------------------------------------------
@@ -56,57 +62,63 @@ def test_listing_with_prefetch_off_fetches_nothing(mount_with, sim):
     assert sim.requests() == []
 
 
-def test_cat_latest_status_makes_one_request_without_build_id(mnt, sim):
+def test_cat_latest_status_makes_one_request_without_build_id(mnt, sim, backend):
     assert read(mnt / PIPELINE_SUCCESS / "latest" / "status") == b"completed\n"
-    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+    assert build_ids_asked(sim, PIPELINE_SUCCESS, backend) == [None]
     assert len(sim.requests()) == 1
 
 
-def test_build_named_by_latest_needs_no_second_request(mnt, sim):
+def test_build_named_by_latest_needs_no_second_request(mnt, sim, backend):
     read(mnt / PIPELINE_SUCCESS / "latest" / "status")
     assert read(mnt / PIPELINE_SUCCESS / "7" / "outcome") == b"success\n"
     assert read(mnt / PIPELINE_SUCCESS / "7" / "stages" / "部署" / "status") == b"completed\n"
-    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+    assert build_ids_asked(sim, PIPELINE_SUCCESS, backend) == [None]
 
 
-def test_reading_every_file_of_a_build_costs_one_request(mnt, sim):
+def test_reading_every_file_of_a_build_costs_one_request(mnt, sim, backend):
     contents = read_tree(mnt / PIPELINE_ERROR / "12")
     assert len(contents) > 40
     assert contents["outcome"] == b"error\n"
-    assert build_ids_asked(sim, PIPELINE_ERROR) == ["12"]
-    assert len(sim.requests()) == 1
+    assert build_ids_asked(sim, PIPELINE_ERROR, backend) == ["12"]
+    if backend == "v3":
+        assert len(sim.requests()) == 1
+        return
+    # and each of the 3 steps' logs once: one page each, however many files show it
+    logs = sim.api_requests(PIPELINE_ERROR, call="v5_log")
+    assert len({entry["path"] for entry in logs}) == len(logs) == 3
+    assert len(sim.requests()) == 1 + 3
 
 
-def test_reading_a_running_build_twice_within_ttl_costs_one_request(mnt, sim):
+def test_reading_a_running_build_twice_within_ttl_costs_one_request(mnt, sim, backend):
     # default ttl (5 s): one walk is well inside one ttl period
     contents = read_tree(mnt / PIPELINE_RUNNING / "3")
     assert contents["status"] == b"running\n"
     contents_again = read_tree(mnt / PIPELINE_RUNNING / "3")
     assert contents_again == contents
-    assert build_ids_asked(sim, PIPELINE_RUNNING) == ["3"]
+    assert build_ids_asked(sim, PIPELINE_RUNNING, backend) == ["3"]
 
 
-def test_each_build_is_fetched_once_by_its_own_id(mnt, sim):
+def test_each_build_is_fetched_once_by_its_own_id(mnt, sim, backend):
     read(mnt / PIPELINE_SUCCESS / "6" / "status")
     read(mnt / PIPELINE_SUCCESS / "7" / "status")
     read(mnt / PIPELINE_SUCCESS / "6" / "end_time")
     read(mnt / PIPELINE_SUCCESS / "7" / "end_time")
-    assert build_ids_asked(sim, PIPELINE_SUCCESS) == ["6", "7"]
+    assert build_ids_asked(sim, PIPELINE_SUCCESS, backend) == ["6", "7"]
 
 
-def test_looking_up_an_unlisted_pipeline_asks_for_its_latest_build(mnt_unlisted, sim):
+def test_looking_up_an_unlisted_pipeline_asks_for_its_latest_build(mnt_unlisted, sim, backend):
     assert os.path.isdir(mnt_unlisted / PIPELINE_ERROR)
-    assert build_ids_asked(sim, PIPELINE_ERROR) == [None]
+    assert build_ids_asked(sim, PIPELINE_ERROR, backend) == [None]
     # that answer also filled build 12's cache
     assert read(mnt_unlisted / PIPELINE_ERROR / "12" / "executor") == b"lisi\n"
-    assert build_ids_asked(sim, PIPELINE_ERROR) == [None]
+    assert build_ids_asked(sim, PIPELINE_ERROR, backend) == [None]
 
 
 # --------------------------------------------------------------------------
 # ttl
 
 
-def test_completed_build_is_never_fetched_again(mount_with, sim):
+def test_completed_build_is_never_fetched_again(mount_with, sim, backend):
     mnt = mount_with(ttl=1).mountpoint
     build = mnt / PIPELINE_SUCCESS / "7"
     assert read(build / "status") == b"completed\n"
@@ -114,7 +126,7 @@ def test_completed_build_is_never_fetched_again(mount_with, sim):
     wait_past(first, 1.5, "ttl to pass")
     assert read(build / "status") == b"completed\n"
     assert read_tree(build)["outcome"] == b"success\n"
-    assert build_ids_asked(sim, PIPELINE_SUCCESS) == ["7"]
+    assert build_ids_asked(sim, PIPELINE_SUCCESS, backend) == ["7"]
 
 
 def test_running_build_status_changes_after_ttl(mount_with, sim):
@@ -187,7 +199,7 @@ def test_build_that_completed_is_not_fetched_after_that(mount_with, sim):
     assert len(sim.api_requests(PIPELINE_RUNNING)) == asked
 
 
-def test_latest_follows_a_new_build_after_ttl(mount_with, sim):
+def test_latest_follows_a_new_build_after_ttl(mount_with, sim, backend):
     mnt = mount_with(ttl=1).mountpoint
     latest = mnt / PIPELINE_SUCCESS / "latest"
     assert os.readlink(latest) == "7"
@@ -202,36 +214,36 @@ def test_latest_follows_a_new_build_after_ttl(mount_with, sim):
     assert read(latest / "status") == b"running\n"
     assert read(latest / "build_id") == b"8\n"
     assert entries(mnt / PIPELINE_SUCCESS) == ["latest", "7", "8"]
-    assert "8" not in build_ids_asked(sim, PIPELINE_SUCCESS)   # latest's body served it
+    assert "8" not in build_ids_asked(sim, PIPELINE_SUCCESS, backend)   # latest's body served it
 
 
-def test_latest_is_not_resolved_again_within_ttl(mount_with, sim):
+def test_latest_is_not_resolved_again_within_ttl(mount_with, sim, backend):
     mnt = mount_with(ttl=30).mountpoint
     latest = mnt / PIPELINE_SUCCESS / "latest"
     for _ in range(10):
         assert os.readlink(latest) == "7"
         assert read(latest / "outcome") == b"success\n"
-    assert build_ids_asked(sim, PIPELINE_SUCCESS) == [None]
+    assert build_ids_asked(sim, PIPELINE_SUCCESS, backend) == [None]
 
 
 # --------------------------------------------------------------------------
 # Concurrency
 
 
-def test_sixteen_concurrent_readers_of_a_cold_build_share_one_request(mnt, sim):
+def test_sixteen_concurrent_readers_of_a_cold_build_share_one_request(mnt, sim, backend):
     sim.latency(PIPELINE_ERROR, 0.3)
     error_code = mnt / PIPELINE_ERROR / "12" / "stages" / "测试" / "error_code"
     results = run_in_threads([lambda: read(error_code)] * 16)
     assert results == [b"DEVPIPE.00011500\n"] * 16
-    assert build_ids_asked(sim, PIPELINE_ERROR) == ["12"]
+    assert build_ids_asked(sim, PIPELINE_ERROR, backend) == ["12"]
 
 
-def test_concurrent_readers_of_latest_share_one_request(mnt, sim):
+def test_concurrent_readers_of_latest_share_one_request(mnt, sim, backend):
     sim.latency(PIPELINE_RUNNING, 0.3)
     status = mnt / PIPELINE_RUNNING / "latest" / "status"
     results = run_in_threads([lambda: read(status)] * 16)
     assert results == [b"running\n"] * 16
-    assert build_ids_asked(sim, PIPELINE_RUNNING) == [None]
+    assert build_ids_asked(sim, PIPELINE_RUNNING, backend) == [None]
 
 
 PARALLEL_BUILDS = [str(number) for number in range(101, 109)]
