@@ -11,6 +11,15 @@ Change is made by moving the simulator's clock past a step of a build's
 timeline (sim.advance), then waiting for the daemon to have seen it: a read
 that shows the new value, or a line in `tail -f`.  Every upper bound is
 scaled(); lower bounds ("no sooner than ttl") are not.
+
+Backends: what the tree shows (times, events, failed/, summary, errors of a
+pipeline the service does not know) runs on v3 and v5 (BOTH_BACKENDS).  v5
+trees have more fields that change with a step (v5_status, *_ms, a computed
+elapsed_time, steps/, logs): the v3 changes must be there, and any other
+change must be one of those (v5_extra()).  v5 times are epoch ms, so they
+do not move with timezone=, and its elapsed_time is end - start.  Health,
+metrics, dot-names and option parsing are the daemon's own, the same
+whatever the API: v3 only.
 """
 
 import copy
@@ -25,11 +34,14 @@ import time
 import pytest
 
 import prometheus_text
-from conftest import (ALL_LISTED, FAILED_TASK_ERROR_MSG, ISO_TIME, PIPELINE_ERROR,
+from conftest import (ALL_LISTED, BOTH_BACKENDS, FAILED_TASK_ERROR_MSG, ISO_TIME, PIPELINE_ERROR,
                       PIPELINE_NULLS, PIPELINE_RUNNING, PIPELINE_SUCCESS, REPO, TEST_PIPELINES,
                       answered_since, api_epoch, api_time, default_test_scenario, errno_of,
                       health, iso_epoch, metric_samples, read, readable_again, scaled,
-                      wait_past, wait_until)
+                      v3_only, wait_past, wait_until)
+
+pytestmark = BOTH_BACKENDS
+SINGLE = "the daemon's own files and options, the same whatever the API"
 
 TTL = 1
 RUNNING = b"running\n"
@@ -71,7 +83,8 @@ def failing_pipeline():
     body.update(pipeline_id=PIPELINE_FAILING, pipeline_name="failing-ci", build_id="5")
     body["states"] = body["states"][:1]
     task = copy.deepcopy(body["states"][0]["children"][0])
-    task.update(id="Task_9", name="单元测试")
+    task.update(id="Task_9", name="单元测试",
+                message_json=True)         # v5: error_msg and error_code in its message
     body["states"][0]["children"].append(task)
     build["timeline"] = [
         {"at": 30, "set": {
@@ -186,6 +199,26 @@ def comes_to(produce, expected, timeout, what):
         pytest.fail(f"{what}: want {sorted(expected)}, got {sorted(seen[-1])}")
 
 
+V5_FIELDS = {"v5_status", "start_time_ms", "end_time_ms", "elapsed_time", "message", "log"}
+
+
+def v5_extra(path):
+    """Is path (a build's file, or PATH/FIELD of an events line) one only v5 trees
+    change with a step: its own fields, a computed elapsed_time, steps and logs?"""
+    return path.rsplit("/", 1)[-1] in V5_FIELDS or "/steps/" in f"/{path}"
+
+
+def v3_part(backend, paths):
+    """paths without v5's extra ones (all of them on v3)."""
+    return set(paths) if backend == "v3" else {path for path in paths if not v5_extra(path)}
+
+
+def change_lines(backend, lines):
+    """(PATH, FIELD, OLD, NEW) of events lines, without v5's extra ones on v5."""
+    return [change for change in changes(lines)
+            if backend == "v3" or not v5_extra(f"{change[0]}/{change[1]}")]
+
+
 def read_tree(root):
     """Read every file under root (what a first rsync or grep -r does)."""
     for directory, _, names in os.walk(root):
@@ -203,8 +236,10 @@ ZONES = {"default +08:00": (None, 8 * 3600), "UTC": ("UTC", 0), "+05:30": ("+05:
 
 @pytest.mark.parametrize("zone, offset", ZONES.values(), ids=ZONES.keys())
 def test_first_seen_times_are_the_api_times_read_in_the_timezone_option(
-        sim, mount_factory, tmp_path, scenario, zone, offset):
+        sim, mount_factory, tmp_path, scenario, zone, offset, backend):
     options = {} if zone is None else {"timezone": zone}
+    if backend == "v5":
+        offset = 8 * 3600       # epoch ms: the simulator wrote them from +08:00 times
     mnt = mount_factory(sim.url, tmp_path / "mnt", options).mountpoint
     build = mnt / PIPELINE_ERROR / "12"
     end = api_epoch("2026-11-28 09:17:15", offset)            # the build's and its stages' end
@@ -220,6 +255,7 @@ def test_first_seen_times_are_the_api_times_read_in_the_timezone_option(
     assert os.stat(running / "status").st_mtime == start
 
 
+@v3_only(SINGLE)
 def test_an_unknown_timezone_is_refused_at_mount(sim, mount_factory, tmp_path):
     mount = mount_factory(sim.url, tmp_path / "mnt", {"timezone": "Mars/Olympus_Mons"},
                           wait=False)
@@ -228,7 +264,7 @@ def test_an_unknown_timezone_is_refused_at_mount(sim, mount_factory, tmp_path):
 
 
 def test_find_newer_lists_nothing_until_a_change_then_exactly_the_changed_files(
-        sim, mount_factory, tmp_path, scenario):
+        sim, mount_factory, tmp_path, scenario, backend):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     build_dir = build_path(mnt)
     read_tree(build_dir)
@@ -248,7 +284,8 @@ def test_find_newer_lists_nothing_until_a_change_then_exactly_the_changed_files(
     sim.advance(30)
     see_step_30(build_dir)
     changed = files_changed_by(step_30(scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]))
-    comes_to(lambda: newer("f"), changed, TTL + 1, "the files find -newer lists")
+    comes_to(lambda: v3_part(backend, newer("f")), changed, TTL + 1,
+             "the files find -newer lists")
     directories = newer("d")
     assert directories_above(changed) <= directories, "directories above a change must be newer"
     assert "parameters" not in directories
@@ -292,7 +329,7 @@ def test_make_rebuilds_only_what_depends_on_a_changed_file(sim, mount_factory, t
 
 
 def test_rsync_twice_sends_nothing_then_exactly_the_changed_files(sim, mount_factory, tmp_path,
-                                                                   scenario):
+                                                                   scenario, backend):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     build_dir = build_path(mnt)
     copy_dir = tmp_path / "copy"
@@ -314,9 +351,10 @@ def test_rsync_twice_sends_nothing_then_exactly_the_changed_files(sim, mount_fac
     sim.advance(30)
     see_step_30(build_dir)
     changed = files_changed_by(step_30(scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]))
-    comes_to(lambda: sent_files(rsync("-n")), changed, TTL + 1, "the files rsync -n sends")
+    comes_to(lambda: v3_part(backend, sent_files(rsync("-n"))), changed, TTL + 1,
+             "the files rsync -n sends")
     lines = rsync()
-    assert sent_files(lines) == changed, lines
+    assert v3_part(backend, sent_files(lines)) == changed, lines
     assert rsync() == []
     assert (copy_dir / REVIEW_STAGE / "status").read_bytes() == b"verifying\n"
 
@@ -409,7 +447,7 @@ def changes(lines):
 
 
 def test_tail_f_events_shows_the_first_seen_state_then_each_change(
-        sim, mount_factory, tmp_path, follow, scenario):
+        sim, mount_factory, tmp_path, follow, scenario, backend):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     build = scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]
     events = build_path(mnt) / "events"
@@ -426,9 +464,11 @@ def test_tail_f_events_shows_the_first_seen_state_then_each_change(
         moment = time.time()
         sim.advance(30)
         # nothing else reads the build: tail -f keeps it refreshed
-        new = tail.wait_for(lambda lines: lines[count:] if len(lines) >= count + len(expected)
-                            else None, timeout=TTL + 1 + 1, message=f"the changes at {step} s")
-        assert set(changes(new)) == expected and len(new) == len(expected), new
+        new = tail.wait_for(lambda lines: lines[count:] if len(change_lines(
+            backend, lines[count:])) >= len(expected) else None, timeout=TTL + 1 + 1,
+            message=f"the changes at {step} s")
+        kept = change_lines(backend, new)
+        assert set(kept) == expected and len(kept) == len(expected), new
         assert all(int(moment) <= iso_epoch(event_fields(line)[0]) <= time.time() + 1
                    for line in new), new
     final = read(events)
@@ -440,15 +480,16 @@ def test_tail_f_events_shows_the_first_seen_state_then_each_change(
     assert tail_c.stdout == final[len(snapshot):]
 
 
-def test_events_escape_tabs_newlines_and_backslashes(sim, mount_factory, tmp_path, follow):
+def test_events_escape_tabs_newlines_and_backslashes(sim, mount_factory, tmp_path, follow,
+                                                    backend):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     tail = follow(build_path(mnt, PIPELINE_FAILING, "5") / "events")
     count = len(tail.wait_for(lambda lines: len(lines) >= 8 and lines, message="first seen"))
     sim.advance(30)
     task = f"stages/{BUILD_STAGE}/tasks/单元测试"
-    new = tail.wait_for(lambda lines: lines[count:] if len(lines) >= count + 4 else None,
-                        timeout=TTL + 2, message="the failure")
-    assert set(changes(new)) == {
+    new = tail.wait_for(lambda lines: lines[count:] if len(change_lines(
+        backend, lines[count:])) >= 4 else None, timeout=TTL + 2, message="the failure")
+    assert set(change_lines(backend, new)) == {
         (task, "status", "running", "completed"), (task, "outcome", "", "error"),
         (task, "error_code", "", "DEVPIPE.00011500"),
         (task, "error_msg", "", escape(MULTILINE_ERROR))}
@@ -508,14 +549,16 @@ def test_failed_is_empty_when_nothing_failed(mnt, pipeline_id, build_id):
     assert os.listdir(mnt / pipeline_id / build_id / "failed") == []
 
 
-def test_grep_over_every_latest_failed_lists_every_failure(sim, mount_factory, tmp_path):
+def test_grep_over_every_latest_failed_lists_every_failure(sim, mount_factory, tmp_path,
+                                                          backend):
     mnt = mount_factory(sim.url, tmp_path / "mnt", ALL_LISTED).mountpoint
     result = subprocess.run(["sh", "-c", f"grep -r . {mnt}/*/latest/failed/*/error_msg"],
                             capture_output=True, text=True, timeout=scaled(10))
     assert result.returncode == 0, result.stderr
-    assert sorted(result.stdout.splitlines()) == sorted([
-        f"{mnt}/{PIPELINE_ERROR}/latest/failed/测试/error_msg:任务 unit-tests 执行失败",
-        f"{mnt}/{PIPELINE_ERROR}/latest/failed/测试:unit-tests/error_msg:{FAILED_TASK_ERROR_MSG}"])
+    stage = [f"{mnt}/{PIPELINE_ERROR}/latest/failed/测试/error_msg:任务 unit-tests 执行失败"]
+    assert sorted(result.stdout.splitlines()) == sorted(
+        (stage if backend == "v3" else []) +      # a v5 stage has no message
+        [f"{mnt}/{PIPELINE_ERROR}/latest/failed/测试:unit-tests/error_msg:{FAILED_TASK_ERROR_MSG}"])
 
 
 def test_failed_of_a_running_build_gains_each_failure_as_it_happens(sim, mount_factory,
@@ -557,17 +600,21 @@ def summary_of(path):
     return header.groupdict(), rows, last
 
 
-def test_summary_of_a_failed_build(mnt):
+def test_summary_of_a_failed_build(mnt, backend):
     header, rows, last = summary_of(mnt / PIPELINE_ERROR / "12" / "summary")
     assert header == {"name": "frontend-ci", "build": "12", "status": "completed",
                       "outcome": "error", "start": "2026-11-28 09:12:03",
                       "end": "2026-11-28 09:17:15", "elapsed": "5m12s"}
-    assert rows == [
+    expected = [
         (0, "✓", "completed", "success", "3m10s", "构建", ""),
         (2, "✓", "completed", "success", "3m10s", "npm ci", ""),
         (0, "✗", "completed", "error", "2m02s", "测试", "任务 unit-tests 执行失败"),
         (2, "✓", "completed", "success", "21s", "lint", ""),
         (2, "✗", "completed", "error", "1m41s", "unit-tests", FAILED_TASK_ERROR_MSG)]
+    if backend == "v5":     # each node's end - start (the scenario's are all 5m12s); a
+        expected = [row[:4] + ("5m12s", row[5], "" if row[5] == "测试" else row[6])
+                    for row in expected]            # v5 stage has no message
+    assert rows == expected
     assert last is None
 
 
@@ -578,27 +625,29 @@ def test_summary_columns_are_stable_for_awk(mnt):
     assert statuses == ["completed"] * 5
 
 
-def test_summary_of_a_running_build_says_how_to_wait(mnt, scenario):
+def test_summary_of_a_running_build_says_how_to_wait(mnt, scenario, backend):
     header, rows, last = summary_of(mnt / PIPELINE_RUNNING / "3" / "summary")
     body = scenario["pipelines"][PIPELINE_RUNNING]["builds"]["3"]["body"]
+    elapsed = "0s" if backend == "v3" else "-"      # v5: no end, no elapsed_time
     assert header == {"name": "集成流水线", "build": "3", "status": "running", "outcome": "-",
-                      "start": body["start_time"], "end": "-", "elapsed": "0s"}
-    assert rows == [(0, "●", "running", "-", "0s", BUILD_STAGE, ""),
-                    (2, "●", "running", "-", "0s", BUILD_TASK, ""),
-                    (0, "○", "waiting", "-", "0s", REVIEW, ""),
-                    (2, "○", "waiting", "-", "0s", REVIEW, "")]
+                      "start": body["start_time"], "end": "-", "elapsed": elapsed}
+    assert rows == [(0, "●", "running", "-", elapsed, BUILD_STAGE, ""),
+                    (2, "●", "running", "-", elapsed, BUILD_TASK, ""),
+                    (0, "○", "waiting", "-", elapsed, REVIEW, ""),
+                    (2, "○", "waiting", "-", elapsed, REVIEW, "")]
     assert last == STILL_RUNNING
 
 
 def test_summary_of_a_running_build_shows_a_failure_by_the_first_line_of_its_message(
-        sim, mount_factory, tmp_path):
+        sim, mount_factory, tmp_path, backend):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     summary = build_path(mnt, PIPELINE_FAILING, "5") / "summary"
     assert summary_of(summary)[1][2][1] == "●"
     sim.advance(30)
     rows = wait_until(lambda: summary_of(summary)[1][2][1] == "✗" and summary_of(summary)[1],
                       timeout=TTL + 2, message="the failed task in summary")
-    assert rows[2] == (2, "✗", "completed", "error", "0s", "单元测试", "3 tests failed:")
+    elapsed = "0s" if backend == "v3" else "-"      # the timeline sets no end_time
+    assert rows[2] == (2, "✗", "completed", "error", elapsed, "单元测试", "3 tests failed:")
     assert summary_of(summary)[2] == STILL_RUNNING
 
 
@@ -615,15 +664,17 @@ def test_summary_of_the_api_documents_example(sim_factory, mount_factory, tmp_pa
     assert os.listdir(build / "failed") == []
 
 
-def test_pipeline_summary_lists_the_builds_seen_newest_first(mnt):
+def test_pipeline_summary_lists_the_builds_seen_newest_first(mnt, backend):
     pipeline = mnt / PIPELINE_SUCCESS
     for build in ("6", "7"):
         read(pipeline / build / "status")
     lines = [line.split() for line in read(pipeline / "summary").decode("utf-8").splitlines()]
+    # v3: the scenario's elapsed_time; v5: end - start
+    elapsed = "5m00s" if backend == "v3" else "3m00s"
     # the pipeline's name last (the list's, else the build's): awk's columns stay put
-    assert lines == [["7", "✓", "completed", "success", "2026-11-28", "09:00:00", "5m00s",
+    assert lines == [["7", "✓", "completed", "success", "2026-11-28", "09:00:00", elapsed,
                       "后端服务-backend"],
-                     ["6", "✓", "completed", "success", "2026-11-27", "17:00:00", "5m00s",
+                     ["6", "✓", "completed", "success", "2026-11-27", "17:00:00", elapsed,
                       "后端服务-backend"]]
 
 
@@ -652,6 +703,7 @@ def iso_or_dash(value):
     return None if value == "-" else iso_epoch(value)
 
 
+@v3_only(SINGLE)
 def test_health_of_a_healthy_mount(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
     before = time.time()
@@ -673,6 +725,7 @@ OUTAGE_READS = [f"{PIPELINE_SUCCESS}/6/status", f"{PIPELINE_SUCCESS}/7/status",
                 f"{PIPELINE_NULLS}/1/status", f"{PIPELINE_RUNNING}/3/status"]
 
 
+@v3_only(SINGLE)
 @pytest.mark.parametrize("outage", ["dead server", "503"])
 def test_health_through_an_outage(sim, mount_factory, tmp_path, outage):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
@@ -704,6 +757,7 @@ def test_health_through_an_outage(sim, mount_factory, tmp_path, outage):
         ("pipelinefs_up", ())] == 1
 
 
+@v3_only(SINGLE)
 def test_health_degraded_while_one_build_fails_and_others_answer(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
     status = mnt / PIPELINE_RUNNING / "3" / "status"
@@ -723,6 +777,7 @@ def test_health_degraded_while_one_build_fails_and_others_answer(sim, mount_fact
     sim.clear_faults()
 
 
+@v3_only(SINGLE)
 def test_health_throttled_until_the_pause_the_service_asked_for(sim, mount_factory, tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path, timeout=2).mountpoint
     sim.fault(kind="status", status=429, headers={"Retry-After": "5"}, count=1)
@@ -741,6 +796,7 @@ def test_health_throttled_until_the_pause_the_service_asked_for(sim, mount_facto
 BAD_TOKEN = "bad-token-5f3a9c1e7b2d4068a1c3"
 
 
+@v3_only(SINGLE)
 def test_health_unauthorized_with_a_bad_token_and_no_secret_in_it(sim, mount_factory, tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"prefetch": 0}, token=BAD_TOKEN).mountpoint
     assert errno_of(read, mnt / PIPELINE_ERROR / "12" / "status") == errno.EACCES
@@ -762,6 +818,7 @@ def check_exposition_format(text):
     assert types == {**types, **prometheus_text.PIPELINEFS_FAMILIES}, f"types: {types}"
 
 
+@v3_only(SINGLE)
 def test_metrics_are_prometheus_text_and_count_what_the_service_saw(sim, mount_factory,
                                                                     tmp_path):
     mnt = mount_ttl(mount_factory, sim, tmp_path).mountpoint
@@ -792,6 +849,7 @@ def test_metrics_are_prometheus_text_and_count_what_the_service_saw(sim, mount_f
 # 6. Dot-names at the root
 
 
+@v3_only(SINGLE)
 @pytest.mark.parametrize("name", [".git", ".python-version", ".envrc", ".hg", ".direnv",
                                   ".Trash-0", ".pipelinefsx"])
 def test_dot_names_at_the_root_cost_no_request(sim, mount_factory, tmp_path, name):
@@ -805,6 +863,7 @@ def test_dot_names_at_the_root_cost_no_request(sim, mount_factory, tmp_path, nam
     assert [entry["pipeline_id"] for entry in sim.requests_since(mark)] == [PIPELINE_ERROR]
 
 
+@v3_only(SINGLE)
 def test_pipelinefs_dir_is_shown_by_ls_a_not_by_ls_and_costs_no_request(sim, mount_factory,
                                                                         tmp_path):
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"prefetch": 0, **ALL_LISTED}).mountpoint
