@@ -25,6 +25,9 @@ for build 3 (or for A's latest call), and checks what the issue promises:
 Stale means ttl has passed since the simulator logged the caching request
 (measured on its log, a lower bound), and the clock is moved on so that a
 fresh answer for build 3 would say "completed", not "running".
+
+The whole matrix runs as v3 and as v5 (BOTH_BACKENDS): the faults name the
+pipeline and build, which the simulator matches on either API's build call.
 """
 
 import errno
@@ -32,9 +35,11 @@ import time
 
 import pytest
 
-from conftest import (PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS, default_test_scenario,
-                      wait_past, wait_until)
+from conftest import (BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
+                      default_test_scenario, wait_past, wait_until)
 from test_hardening import MiB, SIZE_LIMIT, Reader, attempt, completed_build, scaled
+
+pytestmark = BOTH_BACKENDS
 
 A, OTHER = PIPELINE_RUNNING, PIPELINE_SUCCESS
 TIMEOUT = 2

@@ -7,6 +7,13 @@ wrong or stale value where a fresh one is due.  test_fetching.py and
 test_errors.py cover the basics (laziness, ttl, one request per cold build,
 EIO and cached copies on failure); this file covers the options that shape
 traffic (ttl, timeout, max_requests, rate, cache_size, prefetch) and SIGHUP.
+
+Backends: what rests on the build calls (single flight across latest and
+the build id, stale copies, the cache's eviction of each API's trees,
+prefetch, freshness) runs on v3 and v5 (BOTH_BACKENDS).  v5 has no batch
+call: a listing prefetches each pipeline's latest with one run detail call.
+Throttling, backoff, rate, max_requests, unmount and SIGHUP are the
+transport's and the daemon's, the same whatever the API: v3 only.
 """
 
 import base64
@@ -21,9 +28,13 @@ import time
 
 import pytest
 
-from conftest import (entries, ALL_LISTED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_SUCCESS,
-                      TEST_PIPELINES, TEST_TOKEN, default_test_scenario, errno_of, log_lines,
-                      read, run_in_threads, scaled, wait_past, wait_until)
+from conftest import (entries, ALL_LISTED, BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_RUNNING,
+                      PIPELINE_SUCCESS, TEST_PIPELINES, TEST_TOKEN, call_name,
+                      default_test_scenario, errno_of, log_lines, read, run_in_threads, scaled,
+                      v3_only, wait_past, wait_until)
+
+pytestmark = BOTH_BACKENDS
+SINGLE = "the transport's and the daemon's own, the same whatever the API"
 
 RUNNING_STATUS = PIPELINE_RUNNING + "/3/status"
 
@@ -122,13 +133,13 @@ def many_pipelines(count, note_size=16):
     return {"token": TEST_TOKEN, "pipelines": pipelines}
 
 
-def expected_files(index, note_size=16):
-    """Some files of build `index` and what they must hold."""
+def expected_files(index, note_size=16, backend="v3"):
+    """Some files of build `index` and what they must hold (v5: elapsed_time is end - start)."""
     return {
         "status": b"completed\n",
         "pipeline_name": f"service-{index}\n".encode(),
         "executor": f"user{index}\n".encode(),
-        "elapsed_time": f"{60000 + index}\n".encode(),
+        "elapsed_time": f"{60000 + (index if backend == 'v3' else 0)}\n".encode(),
         "parameters/notes": (note_of(index, note_size) + "\n").encode(),
         f"stages/stage-{index}/tasks/task-{index}/error_msg": f"step {index} failed\n".encode(),
     }
@@ -202,6 +213,7 @@ def check_reads_while_the_refresh_hangs(sim, mnt, fetched):
     assert len(sim.api_requests(PIPELINE_RUNNING)) == 2, "one refresh at a time"
 
 
+@v3_only(SINGLE)
 def test_outage_serves_the_old_copy_logs_it_once_and_ends_when_the_service_is_back(
         mount_with, sim):
     mount = mount_with(ttl=1, **ALL_LISTED)
@@ -242,6 +254,7 @@ def test_outage_serves_the_old_copy_logs_it_once_and_ends_when_the_service_is_ba
 # Throttling: 429 and 503 with Retry-After pause the whole mount
 
 
+@v3_only(SINGLE)
 @pytest.mark.parametrize("status", [429, 503])
 def test_service_asking_to_retry_after_2_s_is_asked_again_only_after_2_s(
         mount_with, sim, status):
@@ -258,6 +271,7 @@ def test_service_asking_to_retry_after_2_s_is_asked_again_only_after_2_s(
     assert 1.9 <= took < scaled(4)
 
 
+@v3_only(SINGLE)
 def test_retry_after_pauses_requests_for_every_pipeline(mount_with, sim):
     # Retry-After beyond timeout: the throttled read fails at once, so when it
     # returns the daemon has the 429 and its pause for sure
@@ -281,6 +295,7 @@ def test_retry_after_pauses_requests_for_every_pipeline(mount_with, sim):
     assert early == [], f"requests during the 4 s pause: {early}"
 
 
+@v3_only(SINGLE)
 def test_429_without_retry_after_still_pauses_before_asking_again(mount_with, sim):
     mnt = mount_with(**ALL_LISTED).mountpoint
     sim.fault(kind="status", status=429, count=1, pipeline_id=PIPELINE_SUCCESS)
@@ -291,6 +306,7 @@ def test_429_without_retry_after_still_pauses_before_asking_again(mount_with, si
     assert 0.9 <= gap < scaled(3.5), f"asked again {gap:.2f} s after a 429"
 
 
+@v3_only(SINGLE)
 def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes(
         mount_with, sim):
     # a reader waits for a retry only when its request still has room after
@@ -328,6 +344,7 @@ def test_retry_after_beyond_timeout_fails_fast_and_sends_nothing_until_it_passes
     assert len(not_sent) <= 1, f"{len(not_sent)} lines for {failed_reads} reads: {not_sent[0]}"
 
 
+@v3_only(SINGLE)
 def test_throttled_mount_keeps_serving_cached_copies_without_asking(mount_with, sim):
     mnt = mount_with(ttl=1, **ALL_LISTED).mountpoint
     status = mnt / RUNNING_STATUS
@@ -356,6 +373,7 @@ def test_throttled_mount_keeps_serving_cached_copies_without_asking(mount_with, 
 # Backoff without Retry-After
 
 
+@v3_only(SINGLE)
 def test_failing_service_is_asked_with_backoff_not_once_per_read(mount_with, sim):
     mount = mount_with(timeout=1, **ALL_LISTED)
     sim.fault(kind="status", status=503, pipeline_id=PIPELINE_SUCCESS)
@@ -382,6 +400,7 @@ def test_failing_service_is_asked_with_backoff_not_once_per_read(mount_with, sim
 # rate= and max_requests=
 
 
+@v3_only(SINGLE)
 def test_rate_limit_spreads_requests_over_time(sim_factory, mount_factory, tmp_path):
     count = 15
     sim = sim_factory(many_pipelines(count))
@@ -402,6 +421,7 @@ def test_rate_limit_spreads_requests_over_time(sim_factory, mount_factory, tmp_p
         assert len(in_window) <= 5 + 1, f"{len(in_window)} requests within 1 s at rate=5"
 
 
+@v3_only(SINGLE)
 def test_max_requests_bounds_the_requests_in_flight(sim_factory, mount_factory, tmp_path):
     count = 6
     sim = sim_factory(many_pipelines(count))
@@ -430,7 +450,7 @@ BIG_NOTE = 8000          # bytes of parameter text per build: each build is seve
 
 
 def test_small_cache_evicts_builds_and_every_read_stays_correct(
-        sim_factory, mount_factory, tmp_path):
+        sim_factory, mount_factory, tmp_path, backend):
     count = 30
     cache_mib = 0.05
     scenario = many_pipelines(count, BIG_NOTE)
@@ -452,25 +472,26 @@ def test_small_cache_evicts_builds_and_every_read_stays_correct(
         for index in range(count):
             for name in first_round:
                 assert read(build_dir(mnt, index) / name) == \
-                    expected_files(index, BIG_NOTE)[name], f"round 1, build {index}, {name}"
+                    expected_files(index, BIG_NOTE, backend)[name], f"round 1, build {index}, {name}"
         assert len(sim.requests()) == count, "one request per build in round 1"
         for index in range(count):
-            for name, content in expected_files(index, BIG_NOTE).items():
+            for name, content in expected_files(index, BIG_NOTE, backend).items():
                 assert read(build_dir(mnt, index) / name) == content, \
                     f"round 2, build {index}, {name}"
         asked = len(sim.requests())
         assert asked > count + count // 2, f"{asked} requests: round 2 should refetch"
-        assert os.read(kept_open, 100000) == expected_files(0, BIG_NOTE)["parameters/notes"]
+        assert os.read(kept_open, 100000) == expected_files(0, BIG_NOTE, backend)["parameters/notes"]
     finally:
         os.close(kept_open)
 
 
-def test_cache_size_zero_still_reads_every_build_right(sim_factory, mount_factory, tmp_path):
+def test_cache_size_zero_still_reads_every_build_right(sim_factory, mount_factory, tmp_path,
+                                                       backend):
     count = 4
     sim = sim_factory(many_pipelines(count))
     ids = ":".join(pipeline_id_of(index) for index in range(count))
     mnt = mount_factory(sim.url, tmp_path / "mnt", {"cache_size": 0, "pipelines": ids}).mountpoint
-    files = [list(expected_files(index).items()) for index in range(count)]
+    files = [list(expected_files(index, backend=backend).items()) for index in range(count)]
     # one file of every build in turn: each new file needs its build, gone by then
     for position in range(len(files[0])):
         for index in range(count):
@@ -502,7 +523,7 @@ def test_completed_build_is_not_fetched_after_ttl_nor_after_sighup(mount_with, s
 
 
 def test_listing_the_root_prefetches_every_pipeline_with_one_batch_call(
-        sim_factory, mount_factory, tmp_path):
+        sim_factory, mount_factory, tmp_path, backend):
     count = 10
     sim = sim_factory(many_pipelines(count))
     sim.latency("*", 0.5)
@@ -514,27 +535,36 @@ def test_listing_the_root_prefetches_every_pipeline_with_one_batch_call(
     took = time.monotonic() - started
     assert took < scaled(0.4), f"listing waited {took:.2f} s for the prefetch"
 
-    # nothing else is read: the listing alone brings one batch call, which
-    # names each latest build, and then each build by its id
-    def prefetched():
-        batches = [entry for entry in sim.requests() if entry["pipeline_id"] is None]
-        builds = [entry for entry in sim.requests() if entry["pipeline_id"] is not None]
-        return (len(batches) == 1 and
-                sorted(entry["pipeline_id"] for entry in builds) == ids and
-                all(entry["build_id"] is not None for entry in builds))
-    wait_until(prefetched, timeout=5,
-               message="one batch call, then each latest build by its id")
-    batch = next(entry for entry in sim.requests() if entry["pipeline_id"] is None)
-    assert sorted(batch["pipeline_ids"]) == ids
+    if backend == "v3":
+        # nothing else is read: the listing alone brings one batch call, which
+        # names each latest build, and then each build by its id
+        def prefetched():
+            batches = [entry for entry in sim.requests() if entry["pipeline_id"] is None]
+            builds = [entry for entry in sim.requests() if entry["pipeline_id"] is not None]
+            return (len(batches) == 1 and
+                    sorted(entry["pipeline_id"] for entry in builds) == ids and
+                    all(entry["build_id"] is not None for entry in builds))
+        wait_until(prefetched, timeout=5,
+                   message="one batch call, then each latest build by its id")
+        batch = next(entry for entry in sim.requests() if entry["pipeline_id"] is None)
+        assert sorted(batch["pipeline_ids"]) == ids
+        calls = count + 1
+    else:
+        # no batch call in v5: one latest run detail per pipeline, whose body is the build
+        def prefetched():
+            return sorted(entry["pipeline_id"] for entry in sim.requests()
+                          if entry["call"] == "v5_detail" and entry["build_id"] is None) == ids
+        wait_until(prefetched, timeout=5, message="each pipeline's latest run")
+        calls = count
 
     statuses = [read(path) for path in sorted(glob.glob(str(mnt / "*" / "latest" / "status")))]
     assert statuses == [b"completed\n"] * count
     assert read(build_dir(mnt, 3) / "executor") == b"user3\n"
-    assert len(sim.requests()) == count + 1, "reading what was prefetched costs nothing more"
+    assert len(sim.requests()) == calls, "reading what was prefetched costs nothing more"
 
 
 def test_stale_latest_answers_are_refreshed_with_one_batch_call(sim_factory, mount_factory,
-                                                              tmp_path):
+                                                              tmp_path, backend):
     count = 10
     sim = sim_factory(many_pipelines(count))
     ids = [pipeline_id_of(index) for index in range(count)]
@@ -544,18 +574,26 @@ def test_stale_latest_answers_are_refreshed_with_one_batch_call(sim_factory, mou
     mnt = mount_factory(sim.url, tmp_path / "mnt",
                         {"pipelines": ":".join(ids), "ttl": f"{ttl:g}"}).mountpoint
     assert len(glob.glob(str(mnt / "*" / "latest" / "status"))) == count
+    calls = count + 1 if backend == "v3" else count        # v5: no batch call
     crawl = wait_until(lambda: [entry for entry in sim.requests() if entry["status"]]
-                       if len(sim.requests()) >= count + 1 else None, message="the first crawl")
-    assert len(crawl) == count + 1
+                       if len(sim.requests()) >= calls else None, message="the first crawl")
+    assert len(crawl) == calls
     answered = time.time()                 # every answer of the crawl is written by now
     sim.clear_requests()
     wait_past(answered, ttl + 0.2, "every latest answer to be stale")
     statuses = [read(path) for path in sorted(glob.glob(str(mnt / "*" / "latest" / "status")))]
     assert statuses == [b"completed\n"] * count
-    # completed builds are not fetched again: one batch call refreshed them all
-    assert [entry["pipeline_id"] for entry in sim.requests()] == [None]
+    # completed builds are not fetched again: one batch call refreshed them all;
+    # v5: one latest run detail each
+    if backend == "v3":
+        assert [entry["pipeline_id"] for entry in sim.requests()] == [None]
+    else:
+        assert sorted((entry["call"], entry["pipeline_id"], entry["build_id"])
+                      for entry in sim.requests()) == [
+            (call_name(backend, "build"), pipeline_id, None) for pipeline_id in ids]
 
 
+@v3_only(SINGLE)
 def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
     mount = mount_with(timeout=5, **ALL_LISTED)
     sim.fault(kind="hang", pipeline_id=PIPELINE_ERROR)
@@ -570,6 +608,7 @@ def test_unmounting_while_a_prefetch_hangs_exits_at_once(mount_with, sim):
         sim.clear_faults()
 
 
+@v3_only(SINGLE)
 def test_sighup_refreshes_a_running_build_within_its_ttl(mount_with, sim):
     mount = mount_with(ttl=60, **ALL_LISTED)
     build = mount.mountpoint / PIPELINE_RUNNING / "3"
@@ -593,6 +632,7 @@ def test_sighup_refreshes_a_running_build_within_its_ttl(mount_with, sim):
     assert len(sim.requests()) == 2
 
 
+@v3_only(SINGLE)
 def test_sighup_resolves_latest_again(mount_with, sim):
     mount = mount_with(ttl=60, **ALL_LISTED)
     latest = mount.mountpoint / PIPELINE_SUCCESS / "latest"
