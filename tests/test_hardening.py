@@ -11,6 +11,12 @@ trip, not N"), with every slack multiplied by scaled(); request counts come
 from the simulator's log.  Readers that may block are `cat` processes or
 threads, so that a daemon breaking a promise fails the test instead of
 hanging it.
+
+Backends: the promises are the daemon's, the same whatever the API, so they
+run on v3; those that rest on the build call and its body (parallel cold
+reads, storms and stale-if-error against bad 200 answers, a latest answer
+without a usable id, a build the service says is gone) also run on v5
+(@BOTH_BACKENDS), with v5 bodies about another build or pipeline.
 """
 
 import copy
@@ -25,9 +31,10 @@ import time
 
 import pytest
 
-from conftest import (ALL_LISTED, ANY, PIPELINE_ERROR, PIPELINE_NULLS, PIPELINE_RUNNING,
-                      PIPELINE_SUCCESS, TEST_TOKEN, default_test_scenario, log_lines, read,
-                      readable_again, run_in_threads, scaled, wait_past, wait_until)
+from conftest import (ALL_LISTED, ANY, BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_NULLS,
+                      PIPELINE_RUNNING, PIPELINE_SUCCESS, TEST_TOKEN, default_test_scenario,
+                      log_lines, read, readable_again, run_in_threads, scaled, wait_past,
+                      wait_until)
 
 MiB = 1024 * 1024
 SIZE_LIMIT = 16 * MiB                 # the daemon's limit on one answer
@@ -124,6 +131,7 @@ def mount_of(mount_factory, tmp_path, sim, **options):
 # 1. Lookups run in parallel
 
 
+@BOTH_BACKENDS
 def test_cold_reads_of_8_pipelines_cost_about_one_round_trip_not_8(sim_factory, mount_factory,
                                                                    tmp_path):
     ids = [f"a{number:031x}" for number in range(8)]
@@ -364,6 +372,26 @@ def test_token_file_readable_by_others_is_warned_about_once(sim, mount_factory, 
 # 5. No request storms
 
 
+def build_answer(backend, pipeline_id, build_id, status="completed"):
+    """A 200 body of backend's build call naming pipeline_id and build_id (v5: as its
+    run_number, an int where build_id is digits)."""
+    if backend == "v3":
+        body = {"pipeline_id": pipeline_id, "build_id": build_id, "status": status,
+                "states": []}
+        return body if status == "running" else {**body, "outcome": "success"}
+    number = int(build_id) if isinstance(build_id, str) and build_id.isdigit() else build_id
+    return {"pipeline_id": pipeline_id, "run_number": number,
+            "status": "RUNNING" if status == "running" else "COMPLETED", "stages": []}
+
+
+def with_backend_bodies(faults, backend):
+    """faults whose "answer" (pipeline_id, build_id) becomes backend's 200 body."""
+    return {name: ({"kind": "status", "status": 200,
+                    "body": build_answer(backend, *fault["answer"])}
+                   if "answer" in fault else fault)
+            for name, fault in faults.items()}
+
+
 STORMS = {
     "garbage": {"kind": "garbage"},
     "truncate": {"kind": "truncate"},
@@ -371,24 +399,20 @@ STORMS = {
     "403": {"kind": "status", "status": 403},
     "oversize": {"kind": "oversize", "size": SIZE_LIMIT + MiB},
     # a 200 about another build (a misrouted proxy) must not replace the
-    # copy, nor, being "completed", stay cached for good
-    "another build": {"kind": "status", "status": 200,
-                      "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": "7",
-                               "status": "completed", "outcome": "success", "states": []}},
-    "another pipeline": {"kind": "status", "status": 200,
-                         "body": {"pipeline_id": PIPELINE_ERROR, "build_id": "3",
-                                  "status": "completed", "outcome": "success", "states": []}},
-    "an unusable build id": {"kind": "status", "status": 200,
-                             "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": {"x": 1},
-                                      "status": "completed", "states": []}},
+    # copy, nor, being "completed", stay cached for good (see with_backend_bodies)
+    "another build": {"answer": (PIPELINE_RUNNING, "7")},
+    "another pipeline": {"answer": (PIPELINE_ERROR, "3")},
+    "an unusable build id": {"answer": (PIPELINE_RUNNING, {"x": 1})},
 }
 
 
-@pytest.mark.parametrize("fault", STORMS.values(), ids=STORMS.keys())
+@BOTH_BACKENDS
+@pytest.mark.parametrize("fault", STORMS, ids=STORMS.keys())
 def test_a_read_loop_against_a_failing_answer_makes_a_handful_of_requests(
-        sim, mount_factory, tmp_path, fault):
+        sim, mount_factory, tmp_path, fault, backend):
     mnt = mount_of(mount_factory, tmp_path, sim, timeout=3, **ALL_LISTED).mountpoint
-    sim.fault(pipeline_id=PIPELINE_SUCCESS, build_id="7", **fault)
+    sim.fault(pipeline_id=PIPELINE_SUCCESS, build_id="7",
+              **with_backend_bodies(STORMS, backend)[fault])
     target = mnt / PIPELINE_SUCCESS / "7" / "status"
     reads = 0
     ends = time.monotonic() + 5       # the loop's length, not a bound: not scaled
@@ -458,27 +482,22 @@ UNUSABLE_200 = {
     "html": {"kind": "html"},
     "oversize": {"kind": "oversize", "size": SIZE_LIMIT + MiB},
     # a 200 about another build (a misrouted proxy) must not replace the
-    # copy, nor, being "completed", stay cached for good
-    "another build": {"kind": "status", "status": 200,
-                      "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": "7",
-                               "status": "completed", "outcome": "success", "states": []}},
-    "another pipeline": {"kind": "status", "status": 200,
-                         "body": {"pipeline_id": PIPELINE_ERROR, "build_id": "3",
-                                  "status": "completed", "outcome": "success", "states": []}},
-    "an unusable build id": {"kind": "status", "status": 200,
-                             "body": {"pipeline_id": PIPELINE_RUNNING, "build_id": {"x": 1},
-                                      "status": "completed", "states": []}},
+    # copy, nor, being "completed", stay cached for good (see with_backend_bodies)
+    "another build": {"answer": (PIPELINE_RUNNING, "7")},
+    "another pipeline": {"answer": (PIPELINE_ERROR, "3")},
+    "an unusable build id": {"answer": (PIPELINE_RUNNING, {"x": 1})},
 }
 
 
-@pytest.mark.parametrize("fault", UNUSABLE_200.values(), ids=UNUSABLE_200.keys())
-def test_unusable_refresh_serves_the_cached_copy(sim, mount_factory, tmp_path, fault):
+@BOTH_BACKENDS
+@pytest.mark.parametrize("fault", UNUSABLE_200, ids=UNUSABLE_200.keys())
+def test_unusable_refresh_serves_the_cached_copy(sim, mount_factory, tmp_path, fault, backend):
     mnt = mount_of(mount_factory, tmp_path, sim, ttl=1, timeout=3, **ALL_LISTED).mountpoint
     build = mnt / PIPELINE_RUNNING / "3"
     assert read(build / "status") == RUNNING
     cached_at = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
     sim.advance(60)                   # a usable answer would now say "completed"
-    sim.fault(pipeline_id=PIPELINE_RUNNING, **fault)
+    sim.fault(pipeline_id=PIPELINE_RUNNING, **with_backend_bodies(UNUSABLE_200, backend)[fault])
     wait_past(cached_at, 1.3, "the running build to go stale")
     results = [attempt(build / name)[0] for name in ("status", "stages/人工审核/status")]
     assert results == [RUNNING, b"waiting\n"]
@@ -613,15 +632,16 @@ def test_lazy_unmount_with_reads_blocked_exits_within_timeout(sim, mount_factory
         end_processes(cats)
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("build_id", [{"x": 1}, "../../etc", "x/y"], ids=["object", "dots", "slash"])
 def test_latest_answer_with_an_unusable_build_id_keeps_latest(sim, mount_factory, tmp_path,
-                                                               build_id):
+                                                               build_id, backend):
     mount = mount_of(mount_factory, tmp_path, sim, ttl=1, timeout=3, **ALL_LISTED)
     latest = mount.mountpoint / PIPELINE_RUNNING / "latest"
     assert os.readlink(latest) == "3"
     answered = sim.api_requests(PIPELINE_RUNNING)[-1]["time"]
     sim.fault(kind="status", status=200, pipeline_id=PIPELINE_RUNNING, build_id=None,
-              body={"pipeline_id": PIPELINE_RUNNING, "build_id": build_id, "status": "running"})
+              body=build_answer(backend, PIPELINE_RUNNING, build_id, "running"))
     wait_past(answered, 1.3, "the latest answer to go stale")
     assert os.readlink(latest) == "3"
     wait_until(lambda: sim.api_requests(PIPELINE_RUNNING, None)[-1]["time"] > answered,
@@ -630,6 +650,7 @@ def test_latest_answer_with_an_unusable_build_id_keeps_latest(sim, mount_factory
     assert log_lines(mount, "unusable body", "no usable id")
 
 
+@BOTH_BACKENDS
 def test_a_build_the_service_says_is_gone_is_no_longer_listed(sim, mount_factory, tmp_path):
     mnt = mount_of(mount_factory, tmp_path, sim, ttl=1, timeout=3, **ALL_LISTED).mountpoint
     pipeline = mnt / PIPELINE_RUNNING
