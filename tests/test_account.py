@@ -5,6 +5,11 @@ call's answer (every page, fresh for list_ttl), by-name/ and projects/ are
 symlinks made of it, a pipeline lists its builds of the last history=DAYS
 days from its project's build-result (date windows, every page) with times
 and no per-build request, and errors that come in 200 bodies are errors.
+
+Backends: v3 only for now: the v3 list call (pages of 10..50) and
+build-result (31-day windows, one call per project) are v3's; v5 lists a
+project's pipelines and one pipeline's runs, which need their own
+expectations (call_name("v5", "list" / "history")).
 """
 import errno
 import os

@@ -6,6 +6,9 @@ or another process could see it.
 The simulator checks AK/SK signatures with the SDKs' algorithm and logs what each
 request presented ("auth", "access_key", "security_token_sent"), so a test sees
 what went on the wire without reading it.
+
+Backends: v3 only (conftest pins api=v3): credentials, signing and IAM are
+the shared transport's, the same for every API's calls.
 """
 
 import errno

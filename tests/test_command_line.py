@@ -1,5 +1,8 @@
 """The command line as a user meets it: options, help, errors before
-mounting, where the endpoint and token come from, signals and fstab."""
+mounting, where the endpoint and token come from, signals and fstab.
+
+Backends: v3 only (conftest pins api=v3 unless a test names api=): option
+parsing and signals are the daemon's, whatever the API."""
 
 import errno
 import os

@@ -5,6 +5,8 @@ CA, what each failed certificate check says, and https_proxy/no_proxy.
 The certificates are made once per module with the openssl command
 (contrib/ensure-deps.sh installs it): a test CA, and for 127.0.0.1 a good
 server certificate (IP SAN), one for another name and an expired one.
+
+Backends: v3 only: TLS and proxies are the shared transport's.
 """
 
 import errno

@@ -14,6 +14,8 @@ as systemd would run them (no systemd needs to be running):
 systemd-analyze comes with Debian's systemd package, which
 contrib/ensure-deps.sh installs: in CI (CI set) its absence fails the test,
 elsewhere it skips.
+
+Backends: v3 only: units and the man page, no API involved.
 """
 
 import os
