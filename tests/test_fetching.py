@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (entries, ALL_LISTED, BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_RUNNING,
+from conftest import (entries, ALL_LISTED, BOTH_BACKENDS, FAILED_TASK_ERROR_MSG, PIPELINE_ERROR, PIPELINE_RUNNING,
                       PIPELINE_SUCCESS, TEST_PIPELINES, call_name, default_test_scenario, read,
                       readable_again, run_in_threads, scaled, wait_past, wait_until)
 
@@ -232,9 +232,9 @@ def test_latest_is_not_resolved_again_within_ttl(mount_with, sim, backend):
 
 def test_sixteen_concurrent_readers_of_a_cold_build_share_one_request(mnt, sim, backend):
     sim.latency(PIPELINE_ERROR, 0.3)
-    error_code = mnt / PIPELINE_ERROR / "12" / "stages" / "测试" / "error_code"
-    results = run_in_threads([lambda: read(error_code)] * 16)
-    assert results == [b"DEVPIPE.00011500\n"] * 16
+    error_msg = mnt / PIPELINE_ERROR / "12" / "stages" / "测试" / "tasks" / "unit-tests" / "error_msg"
+    results = run_in_threads([lambda: read(error_msg)] * 16)
+    assert results == [FAILED_TASK_ERROR_MSG.encode() + b"\n"] * 16
     assert build_ids_asked(sim, PIPELINE_ERROR, backend) == ["12"]
 
 
