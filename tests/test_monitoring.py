@@ -460,6 +460,8 @@ def test_tail_f_events_shows_the_first_seen_state_then_each_change(
     assert len(seen_at) == 1 and before - 1 <= seen_at.pop() <= time.time() + 1
     snapshot = read(events)
     for step, expected in ((30, step_30(build)), (60, step_60(build))):
+        expected = {change for change in expected
+                    if backend == "v3" or not v5_extra(f"{change[0]}/{change[1]}")}
         count = len(tail.lines())
         moment = time.time()
         sim.advance(30)
@@ -651,12 +653,14 @@ def test_summary_of_a_running_build_shows_a_failure_by_the_first_line_of_its_mes
     assert summary_of(summary)[2] == STILL_RUNNING
 
 
-def test_summary_of_the_api_documents_example(sim_factory, mount_factory, tmp_path):
+def test_summary_of_the_api_documents_example(sim_factory, mount_factory, tmp_path, backend):
     sim = sim_factory(DEMO_SCENARIO)
     mnt = mount_factory(sim.url, tmp_path / "mnt").mountpoint
     build = mnt / SEED_PIPELINE / "2"
     header, rows, last = summary_of(build / "summary")
-    assert header["name"] == "pipeline-1185523_Cx2Ur" and header["build"] in ("2", "-")
+    # v5's name is the pipeline's (the scenario's), v3's the body's
+    assert header["name"] == ("pipeline-1185523_Cx2Ur" if backend == "v3" else "seed-example")
+    assert header["build"] in ("2", "-")
     assert (header["status"], header["outcome"], header["start"], header["end"],
             header["elapsed"]) == ("-", "-", "2022-04-01 19:44:16", "-", "-")
     assert rows == [(0, "·", "-", "-", "-", "构建", ""), (2, "·", "-", "-", "-", "人工审核", "")]
