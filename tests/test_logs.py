@@ -71,13 +71,13 @@ def test_tail_f_follows_a_running_step_and_it_stops_growing_when_it_ends(
                                 stdout=sink, stderr=subprocess.DEVNULL)
         try:
             # ttl + 1 s: the bound for a followed step
-            wait_until(lambda: out.read_bytes().count(b"\n") == 10, timeout=scaled(5),
+            wait_until(lambda: out.read_bytes().count(b"\n") == 10, timeout=5,
                        message="the first 10 lines")
             sim.advance(5)
-            wait_until(lambda: out.read_bytes().count(b"\n") == 20, timeout=scaled(2 + 1),
+            wait_until(lambda: out.read_bytes().count(b"\n") == 20, timeout=2 + 1,
                        message="10 more lines within ttl + 1 s")
             sim.advance(30)      # the step ends: every line is there
-            wait_until(lambda: out.read_bytes().count(b"\n") == 100, timeout=scaled(2 + 1),
+            wait_until(lambda: out.read_bytes().count(b"\n") == 100, timeout=2 + 1,
                        message="the rest of the log once the step ended")
         finally:
             tail.terminate()
@@ -109,7 +109,7 @@ def test_stat_gives_the_size_a_read_returns_while_the_step_runs(sim_factory, mou
     assert size > 0
     assert len(log.read_bytes()) == size
     sim.advance(3)
-    wait_until(lambda: os.stat(log).st_size > size, timeout=scaled(3), message="the log grew")
+    wait_until(lambda: os.stat(log).st_size > size, timeout=3, message="the log grew")
     assert len(log.read_bytes()) == os.stat(log).st_size
 
 
@@ -171,5 +171,5 @@ def test_a_logs_text_counts_in_the_cache(sim_factory, mount_factory, tmp_path):
     data = (task_dir(mnt, PIPELINE_SUCCESS, "7", "构建", "编译") / "steps" / "compile"
             / "log").read_bytes()
     # .pipelinefs files are snapshots, renewed as they are read
-    wait_until(lambda: cached_bytes() - before >= len(data), timeout=scaled(5),
+    wait_until(lambda: cached_bytes() - before >= len(data), timeout=5,
                message="the log's bytes counted in pipelinefs_cached_bytes")

@@ -143,23 +143,39 @@ unsigned pfs_backend_credentials(struct pfs_backend *b)
 	return pfs_transport_credentials(b->transport);
 }
 
-int pfs_backend_check_identity(const char *what, const struct pfs_build *build,
-			       const char *pipeline_id, const char *build_id,
-			       struct pfs_backend_failure *failure)
+static int read_build(const char *body, size_t len, void *data, char *err,
+		      size_t errsize)
 {
+	struct pfs_build_answer *answer = data;
+	const struct pfs_build *build;
 	const char *why = NULL;
+	int res = answer->parse(body, len, answer->arg, &answer->build, err, errsize);
 
+	if (res < 0)
+		return res;
+	build = answer->build;
 	if (build->bad_identity)
 		why = "names its build or pipeline with no usable id";
-	else if (build->pipeline_id && strcmp(build->pipeline_id, pipeline_id) != 0)
+	else if (build->pipeline_id && strcmp(build->pipeline_id, answer->pipeline_id) != 0)
 		why = "is about another pipeline";
-	else if (build_id && build->build_id && strcmp(build->build_id, build_id) != 0)
+	else if (answer->build_id && build->build_id &&
+		 strcmp(build->build_id, answer->build_id) != 0)
 		why = "is about another build";
 	if (!why)
 		return 0;
-	snprintf(failure->what, sizeof(failure->what),
-		 "%s: HTTP 200 with an unusable body: it %s", what, why);
+	snprintf(err, errsize, "it %s", why);
+	pfs_build_unref(answer->build);
+	answer->build = NULL;
 	return -EPROTO;
+}
+
+int pfs_backend_call_build(struct pfs_backend *b, const struct pfs_call *call,
+			   double deadline, struct pfs_build_answer *answer,
+			   struct pfs_backend_failure *failure)
+{
+	answer->build = NULL;
+	return pfs_transport_call(b->transport, call, deadline, read_build, answer,
+				  failure);
 }
 
 void pfs_backend_drop_older(GPtrArray *history, gint64 cutoff_ms)

@@ -40,13 +40,26 @@ struct pfs_backend_ops {
 extern const struct pfs_backend_ops pfs_backend_v3;
 extern const struct pfs_backend_ops pfs_backend_v5;
 
-/* An answer about another build, or naming its build with something no
- * id can be (a misrouted proxy, a bug upstream), answers nothing asked:
- * as any unusable body it must not replace a good copy. -EPROTO with
- * @failure saying so (@what: the call, "GET /v3/..."), else 0. */
-int pfs_backend_check_identity(const char *what, const struct pfs_build *build,
-			       const char *pipeline_id, const char *build_id,
-			       struct pfs_backend_failure *failure);
+/* A build's answer: the model that reads it (a pfs_tree_source's parse
+ * and argument) and the build asked for (@build_id NULL: the latest). */
+struct pfs_build_answer {
+	int (*parse)(const char *body, size_t len, const void *arg,
+		     struct pfs_build **out, char *err, size_t errsize);
+	const void *arg;
+	const char *pipeline_id;
+	const char *build_id;
+	struct pfs_build *build;	/* read: a reference for the caller */
+};
+
+/* Sends @call (a build's call) and reads its 200 body into @answer->build
+ * (pfs_transport_call). An answer about another build or pipeline, or
+ * naming one with something no id can be (a misrouted proxy, a bug
+ * upstream), answers nothing asked: as any unusable body it is -EPROTO
+ * and never replaces a good copy. A null or missing id is fine (the API
+ * document's own example has them). */
+int pfs_backend_call_build(struct pfs_backend *b, const struct pfs_call *call,
+			   double deadline, struct pfs_build_answer *answer,
+			   struct pfs_backend_failure *failure);
 
 /* Builds older than @cutoff_ms (epoch ms) dropped from @history. */
 void pfs_backend_drop_older(GPtrArray *history, gint64 cutoff_ms);

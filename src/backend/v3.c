@@ -9,9 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int parse_build(const char *body, size_t len, void *out, char *err,
-		       size_t errsize)
+static int parse_build(const char *body, size_t len, const void *arg,
+		       struct pfs_build **out, char *err, size_t errsize)
 {
+	(void)arg;
 	return pfs_v3_model_parse(body, len, out, err, errsize);
 }
 
@@ -20,27 +21,21 @@ static int get_build(struct pfs_backend *b, const char *project_id,
 		     double deadline, struct pfs_build **out,
 		     struct pfs_backend_failure *failure)
 {
-	char *path, *what;
+	struct pfs_build_answer answer = { .parse = parse_build,
+					   .pipeline_id = pipeline_id,
+					   .build_id = build_id };
+	char *path;
 	int res;
 
 	(void)project_id;
 	path = build_id ? g_strdup_printf("/v3/pipelines/%s/status?build_id=%s",
 					  pipeline_id, build_id)
 			: g_strdup_printf("/v3/pipelines/%s/status", pipeline_id);
-	res = pfs_transport_call(b->transport,
-				 &(struct pfs_call){ .method = "GET", .path = path,
-						     .named_build = build_id != NULL },
-				 deadline, parse_build, out, failure);
-	if (res == 0) {
-		what = g_strconcat("GET ", path, NULL);
-		res = pfs_backend_check_identity(what, *out, pipeline_id, build_id,
-						 failure);
-		g_free(what);
-		if (res < 0) {
-			pfs_build_unref(*out);
-			*out = NULL;
-		}
-	}
+	res = pfs_backend_call_build(b, &(struct pfs_call){
+					     .method = "GET", .path = path,
+					     .named_build = build_id != NULL },
+				     deadline, &answer, failure);
+	*out = answer.build;
 	g_free(path);
 	return res;
 }

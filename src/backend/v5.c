@@ -56,17 +56,10 @@ static bool is_run_number(const char *build_id)
 	return true;
 }
 
-struct detail {
-	GTimeZone *tz;
-	struct pfs_build **out;
-};
-
-static int parse_build(const char *body, size_t len, void *data, char *err,
-		       size_t errsize)
+static int parse_build(const char *body, size_t len, const void *tz,
+		       struct pfs_build **out, char *err, size_t errsize)
 {
-	struct detail *detail = data;
-
-	return pfs_v5_model_parse(body, len, detail->tz, detail->out, err, errsize);
+	return pfs_v5_model_parse(body, len, (GTimeZone *)tz, out, err, errsize);
 }
 
 static int get_build(struct pfs_backend *b, const char *project_id,
@@ -74,9 +67,11 @@ static int get_build(struct pfs_backend *b, const char *project_id,
 		     double deadline, struct pfs_build **out,
 		     struct pfs_backend_failure *failure)
 {
-	struct detail detail = { .tz = b->tz, .out = out };
+	struct pfs_build_answer answer = { .parse = parse_build, .arg = b->tz,
+					   .pipeline_id = pipeline_id,
+					   .build_id = build_id };
 	const char *project = project_of(b, project_id);
-	char *path, *what;
+	char *path;
 	int res;
 
 	if (!project)
@@ -92,21 +87,13 @@ static int get_build(struct pfs_backend *b, const char *project_id,
 			       project, pipeline_id,
 			       build_id ? "?pipeline_run_number=" : "",
 			       build_id ? build_id : "");
-	/* a 400 is "no such run" (DEVPIPE.00011104), the latest one too */
-	res = pfs_transport_call(b->transport,
-				 &(struct pfs_call){ .method = "GET", .path = path,
-						     .named_build = true },
-				 deadline, parse_build, &detail, failure);
-	if (res == 0) {
-		what = g_strconcat("GET ", path, NULL);
-		res = pfs_backend_check_identity(what, *out, pipeline_id, build_id,
-						 failure);
-		g_free(what);
-		if (res < 0) {
-			pfs_build_unref(*out);
-			*out = NULL;
-		}
-	}
+	/* a 400 to a named run is "no such run" (DEVPIPE.00011104); to
+	 * the latest, as on v3, a failure (the pipeline's 404 says gone) */
+	res = pfs_backend_call_build(b, &(struct pfs_call){
+					     .method = "GET", .path = path,
+					     .named_build = build_id != NULL },
+				     deadline, &answer, failure);
+	*out = answer.build;
 	g_free(path);
 	return res;
 }

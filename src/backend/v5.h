@@ -80,6 +80,15 @@
 int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 		       struct pfs_build **out, char *err, size_t errsize);
 
+/* A v5 status value (@len bytes of @text, NULL: none) in the v3
+ * vocabulary (the table above): *@status and *@outcome g_malloc'd (NUL
+ * after them), NULL when there is none (no value; a status without an
+ * outcome). Known values match ignoring ASCII case; an unknown one is
+ * itself lower-cased, every byte of it (NULs too: "completed\0x" must
+ * not read as "completed"), with no outcome. Returns *@status's length. */
+size_t pfs_v5_status_map(const char *text, size_t len, char **status,
+			 char **outcome);
+
 /* --- The list answers and a log page (v5_lists.c) ----------------------
  *
  * The pipeline list (POST /v5/{project}/api/pipelines/list), a pipeline's

@@ -9,46 +9,22 @@
 #include <stdio.h>
 #include <string.h>
 
-/* TEMPORARY copy of the v5 -> v3 status table (spec9.md, v5.h's run
- * detail block), until v5model exports the one v5_model.c owns (asked
- * for: pfs_v5_status_map in v5.h); then this goes and the runs list uses
- * that one. @value (the "status" member, or NULL) -> *@status and
- * *@outcome, g_malloc'd, NULL when empty: matched ignoring ASCII case;
- * an unknown value (its JSON text if not a string) lower-cased as the
- * status, no outcome, so a wait on it goes on. */
+/* @value (the "status" member, or NULL) -> *@status and *@outcome in the
+ * v3 vocabulary, as the run detail maps them (pfs_v5_status_map), NULL
+ * when empty. Entries' texts end at a NUL: one inside an unknown value
+ * becomes '?', so it cannot end as a known one. */
 static void status_map(struct json_object *value, char **status, char **outcome)
 {
-	static const struct {
-		const char *v5, *status, *outcome;
-	} table[] = {
-		{ "RUNNING", "running", NULL },
-		{ "ASYNC_RUNNING", "running", NULL },
-		{ "REDISPATCH", "running", NULL },
-		{ "COMPLETED", "completed", "success" },
-		{ "FAILED", "completed", "error" },
-		{ "ASYNC_FAILED", "completed", "error" },
-		{ "CANCELED", "completed", "aborted" },
-		{ "SKIPPED", "completed", "skipped" },
-		{ "UNSELECTED", "completed", "skipped" },
-		{ "IGNORED", "completed", "ignored" },
-		{ "QUEUED", "waiting", NULL },
-		{ "INIT", "waiting", NULL },
-		{ "PAUSED", "verifying", NULL },
-		{ "SUSPEND", "suspending", NULL },
-	};
-	size_t i, len;
+	size_t len, i;
 	const char *v5 = pfs_json_text(value, &len);
 
 	*status = *outcome = NULL;
 	if (!v5 || !*v5)
 		return;
-	for (i = 0; i < G_N_ELEMENTS(table) && strlen(v5) == len; i++)
-		if (g_ascii_strcasecmp(v5, table[i].v5) == 0) {
-			*status = g_strdup(table[i].status);
-			*outcome = g_strdup(table[i].outcome);
-			return;
-		}
-	*status = g_ascii_strdown(v5, -1);	/* cut at a NUL, as entries are */
+	len = pfs_v5_status_map(v5, len, status, outcome);
+	for (i = 0; i < len; i++)
+		if ((*status)[i] == '\0')
+			(*status)[i] = '?';
 }
 
 /* A text field as backend.h's entries hold them: a string cut at a NUL,

@@ -87,33 +87,42 @@ static const struct status_map *known_status(const char *text, size_t len)
 	return NULL;
 }
 
+size_t pfs_v5_status_map(const char *text, size_t len, char **status,
+			 char **outcome)
+{
+	const struct status_map *known;
+	size_t i;
+
+	*status = *outcome = NULL;
+	if (!text)
+		return 0;
+	known = known_status(text, len);
+	if (known) {
+		*status = g_strdup(known->status);
+		*outcome = g_strdup(known->outcome);
+		return strlen(known->status);
+	}
+	/* unknown: passed on, never "completed" (a known end) */
+	*status = g_malloc(len + 1);
+	for (i = 0; i < len; i++)
+		(*status)[i] = g_ascii_tolower(text[i]);
+	(*status)[len] = '\0';
+	return len;
+}
+
 /* status and outcome files in @dir from @obj's status. */
 static void add_status(struct reader *r, uint32_t dir, struct json_object *obj)
 {
-	size_t len, i;
+	size_t len;
 	const char *text = pfs_json_text(pfs_json_get(obj, "status"), &len);
-	const struct status_map *known;
-	char *lower;
+	char *status, *outcome;
+	/* every byte: "completed\0x" is no "completed" */
+	size_t status_len = pfs_v5_status_map(text, len, &status, &outcome);
 
-	if (!text) {
-		pfs_tree_file(r->b, dir, "status", NULL, 0);
-		pfs_tree_file(r->b, dir, "outcome", NULL, 0);
-		return;
-	}
-	known = known_status(text, len);
-	if (known) {
-		pfs_tree_file(r->b, dir, "status", known->status, strlen(known->status));
-		pfs_tree_file(r->b, dir, "outcome", known->outcome,
-			      known->outcome ? strlen(known->outcome) : 0);
-		return;
-	}
-	/* unknown: passed on, never "completed" (a known end) */
-	lower = g_malloc(len + 1);
-	for (i = 0; i < len; i++)
-		lower[i] = g_ascii_tolower(text[i]);
-	pfs_tree_file(r->b, dir, "status", lower, len);
-	pfs_tree_file(r->b, dir, "outcome", NULL, 0);
-	g_free(lower);
+	pfs_tree_file(r->b, dir, "status", status, status_len);
+	pfs_tree_file(r->b, dir, "outcome", outcome, outcome ? strlen(outcome) : 0);
+	g_free(status);
+	g_free(outcome);
 }
 
 /* --- times ------------------------------------------------------------- */
