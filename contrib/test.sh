@@ -25,14 +25,16 @@ source "$top/contrib/ensure-deps.sh"
 # crawl (grep -r, stat and read every file), names, refresh after ttl and
 # on SIGHUP, prefetch, eviction, serving cached copies, unmount by signal
 # and lazily: the daemon's life from mount to exit; the account's lists and
-# names, history, AK/SK signing, IAM renewal
+# names, history, AK/SK signing, IAM renewal; v5 and step logs (tests
+# of a BOTH_BACKENDS module run on both)
 VALGRIND_TESTS="grep or stat_size or hostile_stage or after_ttl or latest_follows \
 or sixteen_concurrent or sighup or prefetches_every or small_cache or outage \
 or stays_readable_while or lazy_unmount or signal_unmounts \
 or sigint_ends_a_waiting or unmount_or_sigterm or tail_f_events or pipeline_events \
 or interrupted_as_they_park \
 or root_lists_every_pipeline or by_name_links or history_lists_builds or list_ttl_refreshes \
-or credentials_file_signs or rotated_credentials or iam_token_is_renewed or iam_refusing"
+or credentials_file_signs or rotated_credentials or iam_token_is_renewed or iam_refusing \
+or tail_f_follows_a_running_step or 20000_line_log or hostile_log or auto_takes_the_project"
 
 mode=${1:-}
 builddir=build
