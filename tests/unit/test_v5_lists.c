@@ -195,8 +195,8 @@ static void test_malformed_answers_are_refused(void)
 	static const char *const bodies[] = {
 		"", "   ", "null", "[]", "[{\"total\": 1}]", "7", "\"x\"",
 		"{\"total\": 1, \"pipelines\": [", "{\"total\": 1} {}",
-		"{\"total\": 1} x", "{\"total\": 1, \"pipelines\": {}, "
-		"\"pipeline_runs\": \"x\"}",
+		"{\"total\": 1} x",
+		("{\"total\": 1, \"pipelines\": {}, \"pipeline_runs\": \"x\"}"),
 		"<html>502 Bad Gateway</html>",
 	};
 	size_t i;
