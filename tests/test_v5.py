@@ -10,6 +10,7 @@ point is that the calls are the right ones, asked the right way, once.
 import base64
 import errno
 import json
+import os
 
 import pytest
 
@@ -226,3 +227,63 @@ def test_auto_takes_the_project_from_the_pipeline_list(sim, mount_factory, tmp_p
     # once chosen, a pipeline stays with its API
     assert field(mnt / PIPELINE_SUCCESS / "latest" / "build_id") == "7"
     assert not build_calls(sim, PIPELINE_SUCCESS)[0]
+
+
+# Each v5 status value (documented, seen in the wild, unknown, odd) and what
+# the mount shows for it: (status, outcome) in v3's words; v5_status as given.
+STATUS_MAP = {
+    "COMPLETED": ("completed", "success"), "FAILED": ("completed", "error"),
+    "CANCELED": ("completed", "aborted"), "RUNNING": ("running", ""),
+    "ASYNC_RUNNING": ("running", ""), "ASYNC_FAILED": ("completed", "error"),
+    "SKIPPED": ("completed", "skipped"), "UNSELECTED": ("completed", "skipped"),
+    "IGNORED": ("completed", "ignored"), "QUEUED": ("waiting", ""), "INIT": ("waiting", ""),
+    "PAUSED": ("verifying", ""), "SUSPEND": ("suspending", ""),
+    "REDISPATCH": ("running", ""), "Completed": ("completed", "success"),
+    "BRAND_NEW_STATE": ("brand_new_state", ""), "": ("", ""),
+}
+
+
+def test_every_v5_status_maps_to_v3_words_through_the_mount(sim_factory, mount_factory,
+                                                            tmp_path):
+    scenario = default_test_scenario()
+    build = scenario["pipelines"][PIPELINE_SUCCESS]["builds"]["7"]["body"]
+    template = build["states"][0]["children"][0]
+    build["states"][0]["children"] = [
+        {**template, "id": f"task_{number}", "name": f"t{number}", "v5_status": value}
+        for number, value in enumerate(STATUS_MAP)]
+    sim = sim_factory(scenario)
+    mnt = v5_mount(mount_factory, sim, tmp_path).mountpoint
+    tasks = mnt / PIPELINE_SUCCESS / "7" / "stages" / "构建" / "tasks"
+    seen = {}
+    for number, value in enumerate(STATUS_MAP):
+        task = tasks / f"t{number}"
+        seen[value] = (read(task / "status").decode().rstrip("\n"),
+                       read(task / "outcome").decode().rstrip("\n"))
+        assert read(task / "v5_status") == value.encode() + b"\n"
+    assert seen == STATUS_MAP
+
+
+def test_a_json_message_is_split_and_gates_are_steps(sim_factory, mount_factory, tmp_path):
+    scenario = default_test_scenario()
+    states = scenario["pipelines"][PIPELINE_ERROR]["builds"]["12"]["body"]["states"]
+    (task,) = [child for state in states for child in state["children"]
+               if child["name"] == "unit-tests"]
+    task["message_json"] = {"errorMessage": "compile failed: 3 errors",
+                            "errorCode": "DEV-CODECI-35002"}
+    stage = states[0]
+    stage["pre"] = [{"name": "entry check", "v5_status": "COMPLETED", "log": "gate ok\n"}]
+    stage["post"] = [{"name": "exit check", "v5_status": "FAILED"}]
+    sim = sim_factory(scenario)
+    mnt = v5_mount(mount_factory, sim, tmp_path).mountpoint
+    build = mnt / PIPELINE_ERROR / "12"
+    job = next((build / "stages").glob("*/tasks/unit-tests"))
+    assert read(job / "error_msg") == b"compile failed: 3 errors\n"
+    assert read(job / "error_code") == b"DEV-CODECI-35002\n"
+    assert json.loads(read(job / "message")) == task["message_json"]
+    gates = next(iter((build / "stages").iterdir())) / "gates"
+    assert sorted(os.listdir(gates)) == ["entry check", "exit check"]
+    assert read(gates / "entry check" / "gate") == b"pre\n"
+    assert read(gates / "entry check" / "status") == b"completed\n"
+    assert read(gates / "entry check" / "log") == b"gate ok\n"
+    assert read(gates / "exit check" / "gate") == b"post\n"
+    assert read(gates / "exit check" / "outcome") == b"error\n"
