@@ -18,10 +18,6 @@
  * probe for such names all the time. */
 #define STATE_DIR_NAME ".pipelinefs"
 
-/* What a `wait` of an unfinished build claims to hold: the kernel reads a
- * file only up to its size, and the answer is shorter (it then learns the
- * true size from the short read). */
-#define WAIT_SIZE 4096
 
 int pfs_ns_new(struct pfs_cache *cache, double ttl, struct pfs_ns **out)
 {
@@ -82,10 +78,6 @@ void pfs_ns_fill_attr(const struct pfs_ns *ns, struct pfs_ns_attr *attr,
 	attr->entry_timeout = timeout;
 }
 
-static double kernel_timeout(double fresh_for)
-{
-	return fresh_for > PFS_NS_IMMUTABLE_TIMEOUT ? PFS_NS_IMMUTABLE_TIMEOUT : fresh_for;
-}
 
 /* The build of @node and its node index in @build_node. */
 int pfs_ns_resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
@@ -138,109 +130,6 @@ void pfs_ns_set_node(struct pfs_ns_node *node, enum pfs_ns_kind kind,
 	node->path_hash = path_hash;
 }
 
-/* What st_nlink adds to 2 for directory @node: its subdirectories (find(1)
- * and Perl's File::Find stop looking for them once they have seen as many). */
-static nlink_t build_subdirs(const struct pfs_build *build, uint32_t node)
-{
-	nlink_t subdirs = 0;
-	uint32_t child;
-
-	for (child = build->nodes[node].first_child; child != PFS_NODE_NONE;
-	     child = build->nodes[child].next_sibling)
-		subdirs += build->nodes[child].is_dir;
-	return subdirs;
-}
-
-static mode_t node_type(const struct pfs_node *n)
-{
-	return n->is_dir ? S_IFDIR : n->kind == PFS_NODE_LINK ? S_IFLNK : S_IFREG;
-}
-
-/* The size of a file the daemon makes of build @build (slot @slot). */
-static size_t made_size(struct pfs_ns *ns, uint32_t slot,
-			const struct pfs_build *build, const struct pfs_node *n,
-			int64_t *changed_ns)
-{
-	const char *pipeline_id, *build_id;
-	size_t len = 0, total = 0;
-	char *text;
-
-	if (n->kind == PFS_NODE_SUMMARY) {
-		if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id,
-					    &build_id) == 0) {
-			g_free(pfs_summary_build(build, build_id, &len));
-		}
-		return len;
-	}
-	if (n->kind == PFS_NODE_WAIT)
-		return build->completed ? strlen(build->outcome[0] ? build->outcome
-							  : "unknown") + 1
-					: WAIT_SIZE;
-	/* events */
-	if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id) == 0 &&
-	    pfs_cache_read_events(ns->cache, pipeline_id, build_id, 0, 0, &text,
-				  &len, &total, changed_ns) == 0)
-		return total;
-	return 0;
-}
-
-/* The size of log node @node of build @build (slot @slot): fetched
- * with @reader, as known without. */
-static size_t log_size(struct pfs_ns *ns, struct pfs_reader *reader,
-		       uint32_t slot, const struct pfs_build *build,
-		       uint32_t node)
-{
-	const char *pipeline_id, *build_id;
-	size_t len, total = 0;
-	char *data;
-
-	if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id) == 0)
-		pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id, build,
-				   node, 0, 0, &data, &len, &total);
-	return total;
-}
-
-/* Node @node of build @build (slot @slot), fresh for @fresh_for seconds;
- * a log's size is fetched with @reader (a lookup, a stat), not without
- * (a listing). */
-static void build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
-			    uint32_t slot, const struct pfs_build *build,
-			    uint32_t node, double fresh_for,
-			    struct pfs_ns_attr *attr)
-{
-	const struct pfs_node *n = &build->nodes[node];
-	int64_t changed_ns = 0;
-	double timeout = kernel_timeout(fresh_for);
-	size_t len;
-
-	switch (n->kind) {
-	case PFS_NODE_BODY:
-		len = build->body_len;
-		break;
-	case PFS_NODE_SUMMARY:
-	case PFS_NODE_EVENTS:
-	case PFS_NODE_WAIT:
-		len = made_size(ns, slot, build, n, &changed_ns);
-		/* an unfinished build's grows or answers: always ask */
-		if (!build->completed && n->kind != PFS_NODE_SUMMARY)
-			timeout = 0;
-		break;
-	case PFS_NODE_LOG:
-		len = log_size(ns, reader, slot, build, node);
-		/* a running step's grows: stat must ask (tail -f polls it) */
-		if (!reader || !pfs_cache_log_ended(build, node))
-			timeout = 0;
-		break;
-	default:
-		len = n->content_len;
-	}
-	pfs_ns_fill_attr(ns, attr, node_type(n), n->is_dir ? 0 : (off_t)len,
-		  pfs_ns_time(MAX(pfs_build_node_ns(build, node), changed_ns)),
-		  timeout);
-	if (n->is_dir)
-		attr->st.st_nlink += build_subdirs(build, node);
-}
-
 /* A "latest" node names its pipeline and the build it points at (so a
  * new target is a new node, and the kernel may keep a link's target for
  * as long as it holds the node). @node->build is the target's slot, or,
@@ -278,7 +167,7 @@ static int latest_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 		/* the link as it was named: no longer the latest, a look again
 		 * finds the one that is */
 		pfs_ns_fill_attr(ns, attr, S_IFLNK, (off_t)strlen(own), changed,
-			  strcmp(own, target) == 0 ? kernel_timeout(fresh_for) : 0);
+			  strcmp(own, target) == 0 ? pfs_ns_kernel_timeout(fresh_for) : 0);
 	if (res == 0 && make) {
 		pfs_cache_ref_pipeline(ns->cache, node->pipeline, 1);
 		pfs_cache_ref_build(ns->cache, node->build, 1);
@@ -398,7 +287,7 @@ static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (index == PFS_NODE_NONE)
 		res = -ENOENT;
 	else
-		build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
+		pfs_ns_build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
 	/* each lookup names a node of its own: never one of another reader */
 	attr->timeout = attr->entry_timeout = 0;
 	pfs_build_unref(build);
@@ -444,7 +333,7 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 	res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
+	pfs_ns_build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
 	pfs_build_unref(build);
 	return 0;
 }
@@ -563,13 +452,13 @@ static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
 		pfs_ns_set_node(child, PFS_NS_WAIT, 0, parent->build,
 			 __atomic_add_fetch(&ns->wait_lookups, 1, __ATOMIC_RELAXED) &
 			 PFS_PATH_HASH_MASK);
-		build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
+		pfs_ns_build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
 		attr->timeout = attr->entry_timeout = 0;
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	} else {
 		pfs_ns_set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
-		build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
+		pfs_ns_build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
 		pfs_cache_ref_build(ns->cache, parent->build, 1);
 	}
 	pfs_build_unref(build);
@@ -844,10 +733,10 @@ static int list_build_dir(struct pfs_ns *ns, struct pfs_reader *reader,
 		if (n->kind == PFS_NODE_WAIT)
 			continue;
 		entry = pfs_ns_add_entry(entries, pfs_build_node_name(build, child),
-				  node_type(n));
+				  pfs_ns_node_type(n));
 		pfs_ns_set_node(&entry->node, PFS_NS_BUILD, 0, dir->build, n->path_hash);
 		/* known without a request: readdirplus can hand it over */
-		build_node_attr(ns, NULL, dir->build, build, child, fresh_for,
+		pfs_ns_build_node_attr(ns, NULL, dir->build, build, child, fresh_for,
 				&entry->attr);
 		entry->has_attr = true;
 		if (n->kind == PFS_NODE_FILE)

@@ -39,6 +39,21 @@ struct pfs_ns_dirent *pfs_ns_add_entry(GArray *entries, const char *name,
 void pfs_ns_add_dots(GArray *entries, const struct pfs_ns_node *dir,
 		     const struct pfs_ns_node *parent);
 
+/* ---- namespace_attr.c ---- */
+
+/* How long the kernel may keep what is fresh for @fresh_for seconds. */
+double pfs_ns_kernel_timeout(double fresh_for);
+/* S_IFDIR, S_IFLNK or S_IFREG. */
+mode_t pfs_ns_node_type(const struct pfs_node *n);
+/* @attr of node @node of build @build (slot @slot), fresh for @fresh_for
+ * seconds; a step log's size is fetched with @reader (a lookup, a stat),
+ * not without (a listing: then it is what is known, and the kernel must
+ * ask again). */
+void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+			    uint32_t slot, const struct pfs_build *build,
+			    uint32_t node, double fresh_for,
+			    struct pfs_ns_attr *attr);
+
 /* The build of @node and its node index in *@build_node (a reference in
  * *@build to drop), fresh for *@fresh_for seconds; errors as namespace.h. */
 int pfs_ns_resolve_build_node(struct pfs_ns *ns, struct pfs_reader *reader,
