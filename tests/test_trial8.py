@@ -5,9 +5,11 @@ Each test states a promise of README.md that the daemon did not keep when it
 was found (commit a5b92e5, branch core); what each shows, and how it was
 found, is in its docstring.  They fail until the defect is fixed.
 
-Backends: v3 only for now: these defects are in the v3 list and
-build-result calls; their v5 counterparts (v5_pipelines, v5_runs) need
-their own expectations.
+Backends: each test that mounts runs on v3 and v5 (BOTH_BACKENDS): the
+promises are the same whichever API lists the pipelines (v3's list call,
+v5's per-project pipeline list) and the builds of a pipeline (v3's
+build-result, v5's runs list); faults name each API's call through
+call_name().
 """
 
 import datetime
@@ -19,9 +21,11 @@ import time
 
 import pytest
 
-from conftest import (PIPELINE_ERROR, PIPELINE_SUCCESS, REPO, default_test_scenario, errno_of,
-                      health, history_scenario, many_pipelines_scenario, numbered_id, read,
-                      scaled, wait_until)
+from conftest import (BOTH_BACKENDS, PIPELINE_ERROR, PIPELINE_SUCCESS, REPO, call_name,
+                      default_test_scenario, errno_of, health, history_scenario,
+                      many_pipelines_scenario, numbered_id, read, scaled, wait_until)
+
+pytestmark = BOTH_BACKENDS
 
 AK = "QTWAOYTTINDUT2QVKYUC"
 SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
@@ -56,7 +60,7 @@ TIMEOUT = 4
 
 @pytest.mark.parametrize("where", ["root", "pipeline"])
 def test_ls_waits_one_timeout_not_one_per_getdents(sim_factory, mount_factory, tmp_path,
-                                                   where):
+                                                   where, backend):
     """README, Freshness: "`timeout` bounds every read: whatever it waits for
     ..., it returns within `timeout` seconds and a little."  With the pipeline
     list call hanging, `ls MOUNT` and `ls MOUNT/<pipeline>` (whose history needs
@@ -66,9 +70,12 @@ def test_ls_waits_one_timeout_not_one_per_getdents(sim_factory, mount_factory, t
     which asks for nothing new) as long as the first.
 
     Found with: a "hang" fault on the list call, `time ls MOUNT/<pipeline>`.
+    On v5 a pipeline's project is the mount's (project_id=): its history
+    waits for the runs list alone, which hangs too.
     """
     sim = sim_factory(history_scenario(days_ago=(0, 1)))
-    sim.fault(kind="hang", call="list")
+    for call in ("list", "history"):
+        sim.fault(kind="hang", call=call_name(backend, call))
     mount = mount_factory(sim.url, tmp_path / "mnt",
                           {"history": 7, "prefetch": 0, "timeout": TIMEOUT})
     directory = pathlib.Path(mount.mountpoint)
@@ -89,7 +96,7 @@ def test_ls_waits_one_timeout_not_one_per_getdents(sim_factory, mount_factory, t
 
 
 def test_the_root_is_listed_once_the_list_call_works_again(sim_factory, mount_factory,
-                                                           tmp_path):
+                                                           tmp_path, backend):
     """README, Pipelines by name: the list is "asked when the root is first
     listed and again when it is listed after `list_ttl` seconds"; a service
     that fails then answers is served again (Freshness, stale-if-error).  When
@@ -105,7 +112,7 @@ def test_the_root_is_listed_once_the_list_call_works_again(sim_factory, mount_fa
     then `ls MOUNT` in a loop.
     """
     sim = sim_factory(many_pipelines_scenario(3))
-    sim.fault(kind="status", status=500, call="list")
+    sim.fault(kind="status", status=500, call=call_name(backend, "list"))
     mount = mount_factory(sim.url, tmp_path / "mnt", {"list_ttl": 1, "timeout": 2})
     mnt = pathlib.Path(mount.mountpoint)
     # no list yet: an error, not an empty root that says there is nothing
@@ -125,7 +132,7 @@ def test_the_root_is_listed_once_the_list_call_works_again(sim_factory, mount_fa
 
 
 def test_history_is_listed_once_the_history_call_works_again(sim_factory, mount_factory,
-                                                             tmp_path):
+                                                             tmp_path, backend):
     """The same for a pipeline's build history: when the first build-result
     call failed, `ls MOUNT/<pipeline>` showed only the build `latest` names for
     good (list_ttl=1, 60 s watched): cache_lists.c refresh_if_stale() skips a
@@ -135,7 +142,7 @@ def test_history_is_listed_once_the_history_call_works_again(sim_factory, mount_
     "count": 2}, then `ls MOUNT/<pipeline>` in a loop.
     """
     sim = sim_factory(history_scenario(days_ago=(0, 1, 2)))
-    sim.fault(kind="status", status=500, call="history")
+    sim.fault(kind="status", status=500, call=call_name(backend, "history"))
     mount = mount_factory(sim.url, tmp_path / "mnt",
                           {"history": 7, "prefetch": 0, "list_ttl": 1, "timeout": 2})
     pipeline = pathlib.Path(mount.mountpoint) / numbered_id("history", 0)
@@ -156,7 +163,7 @@ def test_history_is_listed_once_the_history_call_works_again(sim_factory, mount_
     {"kind": "garbage"},
 ])
 def test_a_name_is_not_reported_missing_when_the_list_call_fails(
-        sim_factory, mount_factory, tmp_path, fault):
+        sim_factory, mount_factory, tmp_path, fault, backend):
     """README, Errors: only a 404 (400 for a named build) is `No such file or
     directory`; a network error, 5xx or garbage with nothing cached is
     `Input/output error`.  With the pipeline list call failing and no list
@@ -168,7 +175,7 @@ def test_a_name_is_not_reported_missing_when_the_list_call_fails(
     Found with: a 503 fault on the list call, then `cat by-name/<name>/...`.
     """
     sim = sim_factory(many_pipelines_scenario(2, names=["alpha", "beta"]))
-    sim.fault(call="list", **fault)
+    sim.fault(call=call_name(backend, "list"), **fault)
     mount = mount_factory(sim.url, tmp_path / "mnt", {"timeout": 2})
     mnt = pathlib.Path(mount.mountpoint)
     assert errno_of(os.lstat, mnt / "by-name" / "alpha") == errno.EIO
