@@ -201,17 +201,15 @@ int pfs_cache_read_events(struct pfs_cache *cache, const char *pipeline_id,
  * after ttl (only the lines after those read: the file only grows); a
  * step not started has an empty log and costs nothing. Without @reader
  * (a listing), only what is known. Errors: -EIO (the tree names no
- * usable step, or the service failed with nothing read yet), -EACCES,
- * -ENOENT, -EINTR. Takes the lock. */
+ * usable step, the service failed, or an ended step's log could not be
+ * read whole), -EACCES, -ENOENT, -EINTR. *@finished (may be NULL): every
+ * step ended and its log read whole: it never changes again. Takes the
+ * lock. */
 int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 		       const char *pipeline_id, const char *build_id,
 		       const struct pfs_build *build, uint32_t node,
 		       uint64_t off, size_t size, char **data, size_t *len,
-		       size_t *total);
-
-/* Whether every step of log node @node of @build has ended: its log
- * never changes again. */
-bool pfs_cache_log_ended(const struct pfs_build *build, uint32_t node);
+		       size_t *total, bool *finished);
 
 /* Starts, in the background, the refresh of what went stale among
  * @pipeline_id's latest answer and its unfinished cached builds (NULL:

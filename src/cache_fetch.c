@@ -282,8 +282,8 @@ static struct pfs_flight *flight_of(const struct subject *s)
 
 static bool has_copy(const struct subject *s)
 {
-	if (s->g)
-		return s->g->known;
+	if (s->g)	/* an ended step's log is whole or not there */
+		return s->g->known && (s->g->finished || !s->g->step_ended);
 	return s->e ? s->e->build != NULL : s->l ? s->l->known : s->p->latest_known;
 }
 

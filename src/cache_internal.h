@@ -61,7 +61,10 @@ struct log_entry {
  * catalog), or the build history of one CodeArts project. Its items are
  * handed to the pipeline entries as it lands. */
 struct list_entry {
+	char *key;		/* in cache->histories */
 	char *project_id;	/* NULL: the catalog */
+	char *pipeline_id;	/* v5: the history of this pipeline alone (its
+				 * runs list), else NULL: the project's */
 	bool known;		/* a call has succeeded */
 	struct pfs_flight flight;
 };
@@ -274,9 +277,12 @@ void pfs_cache_learn_project(struct pfs_cache *cache, struct pfs_reader *reader,
 enum pfs_api_version pfs_cache_api_of(struct pfs_cache *cache,
 				      struct pipeline_entry *p);
 
-/* Called with the lock held: the list entry of project @project_id's
- * history, made if missing (never freed before the cache). */
+/* Called with the lock held: the list entry of @p's history in project
+ * @project_id: the project's (v3: build-result serves every pipeline of
+ * it), or @p's own (v5: a runs list per pipeline), made if missing (never
+ * freed before the cache). */
 struct list_entry *pfs_cache_history_entry(struct pfs_cache *cache,
+					   struct pipeline_entry *p,
 					   const char *project_id);
 /* Runs on a worker with the lock held (dropped across the requests): the
  * list call of @l, then lands its flight. */

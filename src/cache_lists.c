@@ -14,7 +14,9 @@ static void free_list_entry(void *data)
 {
 	struct list_entry *l = data;
 
+	g_free(l->key);
 	g_free(l->project_id);
+	g_free(l->pipeline_id);
 	g_free(l);
 }
 
@@ -48,15 +50,22 @@ void pfs_cache_clear_pipeline_lists(struct pipeline_entry *p)
 }
 
 struct list_entry *pfs_cache_history_entry(struct pfs_cache *cache,
+					   struct pipeline_entry *p,
 					   const char *project_id)
 {
-	struct list_entry *l = g_hash_table_lookup(cache->histories, project_id);
+	bool own = pfs_cache_api_of(cache, p) == PFS_API_V5;
+	char *key = own ? g_strconcat("pipeline/", p->id, NULL) : g_strdup(project_id);
+	struct list_entry *l = g_hash_table_lookup(cache->histories, key);
 
-	if (!l) {
-		l = g_new0(struct list_entry, 1);
-		l->project_id = g_strdup(project_id);
-		g_hash_table_insert(cache->histories, l->project_id, l);
+	if (l) {
+		g_free(key);
+		return l;
 	}
+	l = g_new0(struct list_entry, 1);
+	l->key = key;
+	l->project_id = g_strdup(project_id);
+	l->pipeline_id = own ? g_strdup(p->id) : NULL;
+	g_hash_table_insert(cache->histories, l->key, l);
 	return l;
 }
 
@@ -188,11 +197,12 @@ static void land_history(struct pfs_cache *cache, struct list_entry *l,
 	gpointer key, value;
 	guint i;
 
-	/* every pipeline of the project: those with no build in the window
-	 * have an empty history, not an old one */
+	/* every pipeline asked for: those with no build in the window have
+	 * an empty history, not an old one */
 	g_hash_table_iter_init(&iter, cache->pipelines);
 	while (g_hash_table_iter_next(&iter, &key, &value))
-		if (g_strcmp0(((struct pipeline_entry *)value)->project_id,
+		if (l->pipeline_id ? strcmp(key, l->pipeline_id) == 0 :
+		    g_strcmp0(((struct pipeline_entry *)value)->project_id,
 			      l->project_id) == 0)
 			g_hash_table_insert(by_pipeline, key,
 					    g_ptr_array_new_with_free_func(pfs_history_entry_free));
@@ -204,7 +214,8 @@ static void land_history(struct pfs_cache *cache, struct list_entry *l,
 
 		if (!p->project_id)
 			p->project_id = g_strdup(l->project_id);
-		if (g_strcmp0(p->project_id, l->project_id) != 0)
+		if (g_strcmp0(p->project_id, l->project_id) != 0 ||
+		    (l->pipeline_id && strcmp(p->id, l->pipeline_id) != 0))
 			continue;	/* the catalog says another project */
 		if (!mine) {
 			mine = g_ptr_array_new_with_free_func(pfs_history_entry_free);
@@ -264,7 +275,13 @@ static void prepare_list_call(struct pfs_cache *cache,
 		return;
 	}
 	c->project_id = g_strdup(l->project_id);
-	c->api = pfs_backend_choose(cache->backend, l->project_id);
+	c->api = l->pipeline_id ? PFS_API_V5 : PFS_API_V3;
+	if (l->pipeline_id) {
+		g_ptr_array_add(ids, g_strdup(l->pipeline_id));
+		g_ptr_array_add(ids, NULL);
+		c->pipeline_ids = (char **)g_ptr_array_free(ids, FALSE);
+		return;
+	}
 	g_hash_table_iter_init(&iter, cache->pipelines);
 	while (g_hash_table_iter_next(&iter, &key, &value))
 		if (g_strcmp0(pfs_cache_project_of(cache, value), l->project_id) == 0)
@@ -301,7 +318,10 @@ void pfs_cache_fetch_list(struct pfs_cache *cache, struct list_entry *l,
 	res = call_list(cache, &call, deadline, &items, &failure);
 	list_call_clear(&call);
 	pthread_mutex_lock(&cache->board.lock);
-	if (l->project_id)
+	if (l->pipeline_id)
+		snprintf(what, sizeof(what), "build history of pipeline %s",
+			 l->pipeline_id);
+	else if (l->project_id)
 		snprintf(what, sizeof(what), "build history of project %s",
 			 l->project_id);
 	else
@@ -396,7 +416,7 @@ int pfs_cache_load_history(struct pfs_cache *cache, struct pfs_reader *reader,
 		res = load_list(cache, reader, &cache->catalog);
 	project = pfs_cache_project_of(cache, p);
 	if (res == 0 && project)
-		res = load_list(cache, reader, pfs_cache_history_entry(cache, project));
+		res = load_list(cache, reader, pfs_cache_history_entry(cache, p, project));
 	p->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
 	/* a pipeline the catalog does not name is still there by id */
@@ -498,7 +518,7 @@ void pfs_cache_refresh_lists(struct pfs_cache *cache, const char *pipeline_id)
 	} else if (cache->config.history_days &&
 		   (p = pfs_cache_find_pipeline(cache, pipeline_id)) &&
 		   (project = pfs_cache_project_of(cache, p))) {
-		refresh_if_stale(cache, pfs_cache_history_entry(cache, project));
+		refresh_if_stale(cache, pfs_cache_history_entry(cache, p, project));
 	}
 	pthread_mutex_unlock(&cache->board.lock);
 }

@@ -156,6 +156,7 @@ void pfs_cache_fetch_log(struct pfs_cache *cache, struct build_entry *e,
 	pfs_flight_note(&g->flight, res, what, &failure, g->known, pfs_cache_now());
 	if (g->orphan) {	/* its build went meanwhile: so do these pages */
 		g->orphan = false;
+		more = true;	/* and nothing is known: asked again */
 	} else if (res == 0 || got->len > 0) {
 		g_byte_array_append(g->text, got->data, got->len);
 		g_free(g->next_offset);
@@ -292,33 +293,42 @@ static struct log_entry *log_of(struct pfs_cache *cache, struct build_entry *e,
 }
 
 /* Called with the lock held: step @s's log, fetched if @reader (else
- * only as known), appended to @out. */
+ * only as known), appended to @out; *@finished stays true if it is
+ * whole for good. An ended step's log is served whole or not at all: a
+ * fetch cut short (its deadline, a failure) is no log. */
 static int read_step(struct pfs_cache *cache, struct pfs_reader *reader,
 		     struct build_entry *e, const struct pfs_build *build,
-		     const struct step *s, GByteArray *out)
+		     const struct step *s, GByteArray *out, bool *finished)
 {
 	struct log_entry *g;
 	int res = 0;
 
-	if (!s->started)
+	if (!s->started) {
+		*finished &= s->ended;
 		return 0;	/* nothing to ask for before it runs */
+	}
 	g = log_of(cache, e, build, s);
 	if (!g)
 		return -EIO;
 	g->step_ended |= s->ended;
 	if (reader)
 		res = pfs_cache_resolve_log(cache, reader, e, g);
-	if (res == 0 || g->known)
-		g_byte_array_append(out, g->text->data, g->text->len);
-	return res < 0 && !g->known ? res : 0;
+	if (res < 0)
+		return res;
+	if (reader && !g->known)
+		return -EIO;
+	g_byte_array_append(out, g->text->data, g->text->len);
+	*finished &= g->finished;
+	return 0;
 }
 
 int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 		       const char *pipeline_id, const char *build_id,
 		       const struct pfs_build *build, uint32_t node,
 		       uint64_t off, size_t size, char **data, size_t *len,
-		       size_t *total)
+		       size_t *total, bool *finished)
 {
+	bool whole = true;
 	GArray *steps = steps_of(build, node);
 	GByteArray *text = g_byte_array_new();
 	struct build_entry *e;
@@ -332,9 +342,11 @@ int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 	e->pins++;
 	for (i = 0; res == 0 && i < steps->len; i++)
 		res = read_step(cache, reader, e, build,
-				&g_array_index(steps, struct step, i), text);
+				&g_array_index(steps, struct step, i), text, &whole);
 	e->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
+	if (finished)
+		*finished = res == 0 && whole;
 	if (res == 0) {
 		*total = text->len;
 		if (off < text->len && size > 0) {
@@ -345,16 +357,4 @@ int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 	g_byte_array_unref(text);
 	g_array_free(steps, TRUE);
 	return pfs_cache_reader_errno(res);
-}
-
-bool pfs_cache_log_ended(const struct pfs_build *build, uint32_t node)
-{
-	GArray *steps = steps_of(build, node);
-	bool ended = true;
-	guint i;
-
-	for (i = 0; i < steps->len; i++)
-		ended &= g_array_index(steps, struct step, i).ended;
-	g_array_free(steps, TRUE);
-	return ended;
 }

@@ -287,7 +287,8 @@ static int wait_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (index == PFS_NODE_NONE)
 		res = -ENOENT;
 	else
-		pfs_ns_build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
+		res = pfs_ns_build_node_attr(ns, reader, node->build, build, index,
+					     fresh_for, attr);
 	/* each lookup names a node of its own: never one of another reader */
 	attr->timeout = attr->entry_timeout = 0;
 	pfs_build_unref(build);
@@ -333,9 +334,10 @@ int pfs_ns_getattr(struct pfs_ns *ns, struct pfs_reader *reader,
 	res = pfs_ns_resolve_build_node(ns, reader, node, &build, &index, &fresh_for);
 	if (res < 0)
 		return res;
-	pfs_ns_build_node_attr(ns, reader, node->build, build, index, fresh_for, attr);
+	res = pfs_ns_build_node_attr(ns, reader, node->build, build, index,
+				     fresh_for, attr);
 	pfs_build_unref(build);
-	return 0;
+	return res;
 }
 
 /* The view called @name, of those a pipeline (@pipeline) or .pipelinefs
@@ -458,8 +460,11 @@ static int lookup_in_build(struct pfs_ns *ns, struct pfs_reader *reader,
 	} else {
 		pfs_ns_set_node(child, PFS_NS_BUILD, 0, parent->build,
 			 build->nodes[index].path_hash);
-		pfs_ns_build_node_attr(ns, reader, parent->build, build, index, fresh_for, attr);
-		pfs_cache_ref_build(ns->cache, parent->build, 1);
+		/* a step log the service fails to send is an error, not empty */
+		res = pfs_ns_build_node_attr(ns, reader, parent->build, build,
+					     index, fresh_for, attr);
+		if (res == 0)
+			pfs_cache_ref_build(ns->cache, parent->build, 1);
 	}
 	pfs_build_unref(build);
 	return res;

@@ -65,24 +65,28 @@ static size_t made_size(struct pfs_ns *ns, uint32_t slot,
 
 /* The size of log node @node of build @build (slot @slot): fetched
  * with @reader, as known without. */
-static size_t log_size(struct pfs_ns *ns, struct pfs_reader *reader,
-		       uint32_t slot, const struct pfs_build *build,
-		       uint32_t node)
+static int log_size(struct pfs_ns *ns, struct pfs_reader *reader,
+		    uint32_t slot, const struct pfs_build *build, uint32_t node,
+		    size_t *total, bool *finished)
 {
 	const char *pipeline_id, *build_id;
-	size_t len, total = 0;
+	size_t len;
 	char *data;
+	int res = pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id);
 
-	if (pfs_cache_build_of_slot(ns->cache, slot, &pipeline_id, &build_id) == 0)
-		pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id, build,
-				   node, 0, 0, &data, &len, &total);
-	return total;
+	*total = 0;
+	*finished = false;
+	if (res == 0)
+		res = pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id,
+					 build, node, 0, 0, &data, &len, total,
+					 finished);
+	return res;
 }
 
 /* Node @node of build @build (slot @slot), fresh for @fresh_for seconds;
  * a log's size is fetched with @reader (a lookup, a stat), not without
  * (a listing). */
-void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+int pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 			    uint32_t slot, const struct pfs_build *build,
 			    uint32_t node, double fresh_for,
 			    struct pfs_ns_attr *attr)
@@ -90,7 +94,9 @@ void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 	const struct pfs_node *n = &build->nodes[node];
 	int64_t changed_ns = 0;
 	double timeout = pfs_ns_kernel_timeout(fresh_for);
+	bool finished;
 	size_t len;
+	int res;
 
 	switch (n->kind) {
 	case PFS_NODE_BODY:
@@ -105,9 +111,12 @@ void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 			timeout = 0;
 		break;
 	case PFS_NODE_LOG:
-		len = log_size(ns, reader, slot, build, node);
+		res = log_size(ns, reader, slot, build, node, &len, &finished);
+		/* a listing does not fetch it: what it says is a guess */
+		if (res < 0 && reader)
+			return res;
 		/* a running step's grows: stat must ask (tail -f polls it) */
-		if (!reader || !pfs_cache_log_ended(build, node))
+		if (!reader || !finished)
 			timeout = 0;
 		break;
 	default:
@@ -118,4 +127,5 @@ void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 		  timeout);
 	if (n->is_dir)
 		attr->st.st_nlink += build_subdirs(build, node);
+	return 0;
 }

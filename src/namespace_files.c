@@ -31,7 +31,7 @@ static int made_content(struct pfs_ns *ns, struct pfs_reader *reader,
 	if (build->nodes[index].kind == PFS_NODE_LOG)
 		return pfs_cache_read_log(ns->cache, reader, pipeline_id, build_id,
 					  build, index, off, size, data, len,
-					  &total);
+					  &total, NULL);
 	text = pfs_summary_build(build, build_id, &total);
 	if (off < total) {
 		*len = MIN(size, total - (size_t)off);

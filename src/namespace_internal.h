@@ -46,10 +46,10 @@ double pfs_ns_kernel_timeout(double fresh_for);
 /* S_IFDIR, S_IFLNK or S_IFREG. */
 mode_t pfs_ns_node_type(const struct pfs_node *n);
 /* @attr of node @node of build @build (slot @slot), fresh for @fresh_for
- * seconds; a step log's size is fetched with @reader (a lookup, a stat),
- * not without (a listing: then it is what is known, and the kernel must
- * ask again). */
-void pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
+ * seconds; a step log's size is fetched with @reader (a lookup, a stat:
+ * its errors are returned, namespace.h's), not without (a listing: then
+ * it is what is known, and the kernel must ask again). 0 or -errno. */
+int pfs_ns_build_node_attr(struct pfs_ns *ns, struct pfs_reader *reader,
 			    uint32_t slot, const struct pfs_build *build,
 			    uint32_t node, double fresh_for,
 			    struct pfs_ns_attr *attr);

@@ -366,6 +366,31 @@ static int split_ids(const char *name, const char *what, const char *text,
 	return 0;
 }
 
+/* A CodeArts project id: 32 hex digits (the v5 paths carry it). */
+static bool is_project_id(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (!g_ascii_isxdigit(id[i]))
+			return false;
+	return i == 32;
+}
+
+static int check_projects(struct pfs_options *opts)
+{
+	char **id;
+
+	for (id = opts->projects; id && *id; id++)
+		if (!is_project_id(*id))
+			return fail("projects=: '%s' is not a CodeArts project id "
+				    "(32 hex digits)", *id);
+	if (opts->project_id && !is_project_id(opts->project_id))
+		return fail("project_id=: '%s' is not a CodeArts project id "
+			    "(32 hex digits)", opts->project_id);
+	return 0;
+}
+
 static int check_pipelines(struct pfs_options *opts)
 {
 	if (split_ids("pipelines", "pipeline", opts->pipelines_text,
@@ -381,10 +406,7 @@ static int check_pipelines(struct pfs_options *opts)
 		g_strfreev(opts->projects);
 		opts->projects = NULL;
 	}
-	if (opts->project_id && !pfs_name_is_valid_id(opts->project_id))
-		return fail("project_id=: '%s' is not a CodeArts project id",
-			    opts->project_id);
-	return 0;
+	return check_projects(opts);
 }
 
 static int check_api(struct pfs_options *opts)

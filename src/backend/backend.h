@@ -58,6 +58,8 @@ struct pfs_pipeline_entry {
 	char *name;		/* pipeline_name, or NULL */
 	char *project_id;	/* valid id, or NULL (an invalid one too) */
 	char *project_name;	/* or NULL */
+	gint64 created_ms;	/* v5's create_time, epoch ms; 0: not given
+				 * (v3 answers come newest first) */
 };
 
 /* One build of a run history (v3 build-result, v5 pipeline-runs/list);

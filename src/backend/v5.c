@@ -155,6 +155,14 @@ static int list_pages(struct pfs_backend *b, const char *path,
 	return res;
 }
 
+static gint newest_first(gconstpointer a, gconstpointer b)
+{
+	const struct pfs_pipeline_entry *x = *(struct pfs_pipeline_entry *const *)a;
+	const struct pfs_pipeline_entry *y = *(struct pfs_pipeline_entry *const *)b;
+
+	return (x->created_ms < y->created_ms) - (x->created_ms > y->created_ms);
+}
+
 static int list_pipelines(struct pfs_backend *b, char *const *project_ids,
 			  double deadline, GPtrArray **out,
 			  struct pfs_backend_failure *failure)
@@ -193,8 +201,12 @@ static int list_pipelines(struct pfs_backend *b, char *const *project_ids,
 	if (res < 0) {
 		g_ptr_array_unref(*out);
 		*out = NULL;
+		return res;
 	}
-	return res;
+	/* one answer per project: newest first across them, as v3's list
+	 * comes, so that the oldest pipeline of a name keeps it */
+	g_ptr_array_sort(*out, newest_first);
+	return 0;
 }
 
 /* Newest first, until a run started before @cutoff_ms: the service

@@ -159,6 +159,7 @@ static void *read_pipeline(struct json_object *item, const char *project_id)
 	if (!entry->project_id)
 		entry->project_id = g_strdup(project_id);
 	entry->project_name = text_field(item, "project_name");
+	entry->created_ms = ms_field(item, "create_time");
 	return entry;
 }
 
