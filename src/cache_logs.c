@@ -292,13 +292,37 @@ static struct log_entry *log_of(struct pfs_cache *cache, struct build_entry *e,
 	return g;
 }
 
+/* The part of what is being read: bytes [@off, @off + @size) of the
+ * steps' logs one after the other, counted in @total. */
+struct window {
+	uint64_t off;
+	size_t size;
+	size_t total;
+	GByteArray *out;
+};
+
+/* Only the part asked for is copied, however long the log (cat reads a
+ * 30 MB log in 128 KiB reads: not 30 MB each). */
+static void take(struct window *w, const GByteArray *text)
+{
+	uint64_t start = w->total, end = start + text->len;
+
+	if (w->size > 0 && w->off < end && w->off + w->size > start) {
+		uint64_t from = MAX(w->off, start) - start;
+		uint64_t to = MIN(w->off + w->size, end) - start;
+
+		g_byte_array_append(w->out, text->data + from, (guint)(to - from));
+	}
+	w->total += text->len;
+}
+
 /* Called with the lock held: step @s's log, fetched if @reader (else
- * only as known), appended to @out; *@finished stays true if it is
+ * only as known), taken into @w; *@finished stays true if it is
  * whole for good. An ended step's log is served whole or not at all: a
  * fetch cut short (its deadline, a failure) is no log. */
 static int read_step(struct pfs_cache *cache, struct pfs_reader *reader,
 		     struct build_entry *e, const struct pfs_build *build,
-		     const struct step *s, GByteArray *out, bool *finished)
+		     const struct step *s, struct window *w, bool *finished)
 {
 	struct log_entry *g;
 	int res = 0;
@@ -317,7 +341,7 @@ static int read_step(struct pfs_cache *cache, struct pfs_reader *reader,
 		return res;
 	if (reader && !g->known)
 		return -EIO;
-	g_byte_array_append(out, g->text->data, g->text->len);
+	take(w, g->text);
 	*finished &= g->finished;
 	return 0;
 }
@@ -330,7 +354,7 @@ int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 {
 	bool whole = true;
 	GArray *steps = steps_of(build, node);
-	GByteArray *text = g_byte_array_new();
+	struct window w = { .off = off, .size = size, .out = g_byte_array_new() };
 	struct build_entry *e;
 	guint i;
 	int res = 0;
@@ -342,19 +366,19 @@ int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 	e->pins++;
 	for (i = 0; res == 0 && i < steps->len; i++)
 		res = read_step(cache, reader, e, build,
-				&g_array_index(steps, struct step, i), text, &whole);
+				&g_array_index(steps, struct step, i), &w, &whole);
 	e->pins--;
 	pthread_mutex_unlock(&cache->board.lock);
 	if (finished)
 		*finished = res == 0 && whole;
 	if (res == 0) {
-		*total = text->len;
-		if (off < text->len && size > 0) {
-			*len = MIN(size, text->len - (size_t)off);
-			*data = g_memdup2(text->data + off, *len);
-		}
+		*total = w.total;
+		*len = w.out->len;
+		*data = *len ? (char *)g_byte_array_free(w.out, FALSE) : NULL;
+		w.out = NULL;
 	}
-	g_byte_array_unref(text);
+	if (w.out)
+		g_byte_array_unref(w.out);
 	g_array_free(steps, TRUE);
 	return pfs_cache_reader_errno(res);
 }

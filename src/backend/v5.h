@@ -89,6 +89,12 @@ int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 size_t pfs_v5_status_map(const char *text, size_t len, char **status,
 			 char **outcome);
 
+/* A run number as the detail call is asked with it and a run's directory
+ * is named: an integer > 0, or its decimal text (no sign, no leading
+ * zero, at most 19 digits); a g_malloc'd string, else NULL. */
+struct json_object;
+char *pfs_v5_run_number(struct json_object *value);
+
 /* --- The list answers and a log page (v5_lists.c) ----------------------
  *
  * The pipeline list (POST /v5/{project}/api/pipelines/list), a pipeline's

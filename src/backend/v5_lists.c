@@ -163,32 +163,10 @@ static void *read_pipeline(struct json_object *item, const char *project_id)
 	return entry;
 }
 
-/* A run number: an integer > 0 or its decimal text, as the text the
- * detail call is asked with (no sign, no leading zero); else NULL. */
-static char *run_number(struct json_object *value)
-{
-	const char *text;
-	size_t len, i;
-
-	if (value && json_object_is_type(value, json_type_int))
-		return json_object_get_int64(value) > 0
-			? g_strdup_printf("%" G_GINT64_FORMAT,
-					  json_object_get_int64(value)) : NULL;
-	if (!value || !json_object_is_type(value, json_type_string))
-		return NULL;
-	text = pfs_json_text(value, &len);
-	if (len == 0 || len > 19 || text[0] == '0')
-		return NULL;
-	for (i = 0; i < len; i++)
-		if (!g_ascii_isdigit(text[i]))
-			return NULL;
-	return g_strdup(text);
-}
-
 static void *read_run(struct json_object *item, const char *pipeline_id)
 {
 	struct pfs_history_entry *entry;
-	char *number = run_number(pfs_json_get(item, "run_number"));
+	char *number = pfs_v5_run_number(pfs_json_get(item, "run_number"));
 	char *named = pfs_json_id(pfs_json_get(item, "pipeline_id"));
 	bool other = named && strcmp(named, pipeline_id) != 0;
 

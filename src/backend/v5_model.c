@@ -422,6 +422,7 @@ static int build_tree(struct pfs_tree_builder *b, struct json_object *body,
 static void read_build_identity(struct pfs_build *build, struct json_object *body)
 {
 	const struct status_map *known = NULL;
+	struct json_object *value;
 	const char *text;
 	size_t len;
 
@@ -433,8 +434,32 @@ static void read_build_identity(struct pfs_build *build, struct json_object *bod
 		g_free(build->outcome);
 		build->outcome = g_strdup(known->outcome);
 	}
-	build->bad_identity = pfs_tree_json_id(body, "run_number", &build->build_id);
+	value = pfs_json_get(body, "run_number");
+	build->build_id = pfs_v5_run_number(value);
+	/* a run names itself with its number: -7 or 7.5 is no run's */
+	build->bad_identity = value && !json_object_is_type(value, json_type_null) &&
+			      !build->build_id;
 	build->bad_identity |= pfs_tree_json_id(body, "pipeline_id", &build->pipeline_id);
+}
+
+char *pfs_v5_run_number(struct json_object *value)
+{
+	const char *text;
+	size_t len, i;
+
+	if (value && json_object_is_type(value, json_type_int))
+		return json_object_get_int64(value) > 0
+			? g_strdup_printf("%" G_GINT64_FORMAT,
+					  json_object_get_int64(value)) : NULL;
+	if (!value || !json_object_is_type(value, json_type_string))
+		return NULL;
+	text = pfs_json_text(value, &len);
+	if (len == 0 || len > 19 || text[0] == '0')
+		return NULL;
+	for (i = 0; i < len; i++)
+		if (!g_ascii_isdigit(text[i]))
+			return NULL;
+	return g_strdup(text);
 }
 
 static int parse_again(const char *body, size_t len, const void *arg,

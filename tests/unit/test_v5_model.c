@@ -584,7 +584,10 @@ static void test_identity(void)
 	} cases[] = {
 		{ "{\"run_number\":7,\"pipeline_id\":\"p1\"}", "7", "p1", false },
 		{ "{\"run_number\":\"8\",\"pipeline_id\":\"p1\"}", "8", "p1", false },
-		{ "{\"run_number\":0}", "0", NULL, false },
+		/* no run is numbered 0 or below: such a number names none */
+		{ "{\"run_number\":0}", NULL, NULL, true },
+		{ "{\"run_number\":-7}", NULL, NULL, true },
+		{ "{\"run_number\":\"007\"}", NULL, NULL, true },
 		{ "{}", NULL, NULL, false },
 		{ "{\"run_number\":null,\"pipeline_id\":null}", NULL, NULL, false },
 		{ "{\"run_number\":\"../x\"}", NULL, NULL, true },
