@@ -1,86 +1,25 @@
 /* Fuzz target: a status body -> tree of files (pfs_v3_model_parse), then
- * everything a reader of the mount can reach in the tree. */
+ * everything a reader of the mount can reach in the tree (fuzz_tree.h),
+ * and the same tree made again from the body once dropped. */
 #include "fuzz.h"
+#include "fuzz_tree.h"
 #include "model.h"
 #include "v3.h"
-#include "names.h"
 
 #include <string.h>
-
-static void check_name(const struct pfs_build *build, uint32_t node)
-{
-	const char *name = pfs_build_node_name(build, node);
-	size_t len = strlen(name);
-	char again[PFS_NAME_MAX + 1];
-
-	FUZZ_CHECK(len >= 1 && len <= PFS_NAME_MAX);
-	FUZZ_CHECK(strcmp(name, ".") != 0 && strcmp(name, "..") != 0);
-	/* a name the tree shows is already safe: sanitizing changes nothing */
-	pfs_name_sanitize(again, name, len, NULL);
-	FUZZ_CHECK(strcmp(again, name) == 0);
-}
-
-/* Walks the subtree at @dir, whose path from the build directory is
- * @path ("" for the build directory). Returns the nodes seen. */
-static uint32_t walk(const struct pfs_build *build, uint32_t dir, GString *path,
-		     int depth)
-{
-	size_t plen = path->len;
-	uint32_t seen = 1, child;
-
-	FUZZ_CHECK(depth < 64);
-	for (child = build->nodes[dir].first_child; child != PFS_NODE_NONE;
-	     child = build->nodes[child].next_sibling) {
-		const char *name = pfs_build_node_name(build, child);
-		const char *content;
-		size_t len;
-
-		FUZZ_CHECK(child < build->n_nodes);
-		check_name(build, child);
-		/* names are unique in a directory: the lookup finds this one */
-		FUZZ_CHECK(pfs_build_child(build, dir, name) == child);
-		FUZZ_CHECK(pfs_build_find(build, build->nodes[child].path_hash) == child);
-		g_string_append_printf(path, "%s%s", plen ? "/" : "", name);
-		FUZZ_CHECK(pfs_build_walk(build, path->str) == child);
-		if (build->nodes[child].is_dir) {
-			seen += walk(build, child, path, depth + 1);
-		} else {
-			content = pfs_build_node_content(build, child, &len);
-			if (build->nodes[child].kind == PFS_NODE_BODY)
-				FUZZ_CHECK(!content);
-			else if (build->nodes[child].kind == PFS_NODE_LINK)
-				/* failed/: a link into the build's own stages */
-				FUZZ_CHECK(content && strncmp(content, "../stages/", 10) == 0 &&
-					   !strstr(content, "/../"));
-			else
-				FUZZ_CHECK(content && (len == 0 || content[len - 1] == '\n'));
-			seen++;
-		}
-		g_string_truncate(path, plen);
-	}
-	return seen;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pfs_build *build = NULL;
-	GString *path = g_string_new(NULL);
 	char err[256];
-	char *body;
 
 	if (pfs_v3_model_parse((const char *)data, size, &build, err, sizeof(err))) {
 		FUZZ_CHECK(!build && memchr(err, '\0', sizeof(err)));
-		g_string_free(path, TRUE);
 		return 0;
 	}
-	FUZZ_CHECK(build && build->n_nodes > 0 && build->nodes[PFS_NODE_ROOT].is_dir);
-	FUZZ_CHECK(!build->build_id || pfs_name_is_valid_id(build->build_id));
-	FUZZ_CHECK(walk(build, PFS_NODE_ROOT, path, 0) == build->n_nodes);
-	g_string_free(path, TRUE);
-	FUZZ_CHECK(pfs_build_size(build) > 0);
-	body = pfs_build_body(build);
-	FUZZ_CHECK(body && build->body_len == size && memcmp(body, data, size) == 0);
-	g_free(body);
+	fuzz_tree_check(build, data, size);
+	fuzz_tree_check_compact(build);
+	fuzz_tree_check(build, data, size);
 	pfs_build_unref(pfs_build_ref(build));
 	pfs_build_unref(build);
 	return 0;

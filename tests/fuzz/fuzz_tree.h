@@ -90,4 +90,27 @@ static inline void fuzz_tree_check(const struct pfs_build *build,
 	g_free(body);
 }
 
+/* A cached build drops its tree and makes it again from its body (model.h:
+ * a compact tree): the same tree, node for node. @build's times are set
+ * (as the cache does first) and it is its caller's alone. */
+static inline void fuzz_tree_check_compact(struct pfs_build *build)
+{
+	GTimeZone *utc = g_time_zone_new_utc();
+	uint32_t n_nodes = build->n_nodes, i;
+	uint64_t *hashes = g_new(uint64_t, n_nodes);
+
+	pfs_build_set_times(build, utc, 1);
+	for (i = 0; i < n_nodes; i++)
+		hashes[i] = build->nodes[i].path_hash;
+	if (pfs_build_shrink(build)) {
+		FUZZ_CHECK(build->shrunk && !build->nodes);
+		FUZZ_CHECK(pfs_build_expand(build) == 0);
+		FUZZ_CHECK(!build->shrunk && build->n_nodes == n_nodes);
+		for (i = 0; i < n_nodes; i++)
+			FUZZ_CHECK(build->nodes[i].path_hash == hashes[i]);
+	}
+	g_free(hashes);
+	g_time_zone_unref(utc);
+}
+
 #endif

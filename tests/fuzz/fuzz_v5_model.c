@@ -117,6 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pfs_build_set_times(builds[1], zones[1], 1);
 	for (i = 0; i < builds[1]->n_nodes; i++)
 		FUZZ_CHECK(pfs_build_node_ns(builds[1], (uint32_t)i) >= 1);
+	/* dropped and made again from the body (and its zone): the same tree */
+	fuzz_tree_check_compact(builds[0]);
+	fuzz_tree_check(builds[0], data, size);
 	pfs_build_unref(pfs_build_ref(builds[0]));
 	pfs_build_unref(builds[0]);
 	pfs_build_unref(builds[1]);

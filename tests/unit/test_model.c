@@ -357,6 +357,46 @@ static void test_walk_refuses_missing_paths(void)
 	pfs_build_unref(build);
 }
 
+/* A cached build drops its tree and makes it again from its body: the
+ * same files, the change times kept, and only then (the cache sets the
+ * times first). */
+static void test_a_dropped_tree_is_made_again_the_same(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"status\":\"completed\",\"build_id\":\"9\",\"states\":[{\"name\":"
+		"\"s\",\"status\":\"completed\",\"children\":[{\"name\":\"t\","
+		"\"error_msg\":\"boom\"}]}]}");
+	struct pfs_build *old = parse_ok("{\"status\":\"running\",\"build_id\":\"9\"}");
+	GTimeZone *utc = g_time_zone_new_utc();
+	uint32_t n_nodes = build->n_nodes;
+	size_t expanded = build->strings_len;
+	int64_t status_ns;
+	char *text;
+
+	g_assert_false(pfs_build_shrink(build));	/* times not set yet */
+	pfs_build_set_times(old, utc, 1000);
+	pfs_build_set_times(build, utc, 1000);
+	pfs_build_carry_times(build, old, 2000);	/* a refresh: node_ns */
+	status_ns = pfs_build_node_ns(build, pfs_build_walk(build, "status"));
+	g_assert_cmpint(status_ns, ==, 2000);
+	g_assert_true(pfs_build_shrink(build));
+	g_assert_true(build->shrunk && !build->nodes && !build->strings);
+	g_assert_false(pfs_build_shrink(build));
+	g_assert_cmpint(pfs_build_expand(build), ==, 0);
+	g_assert_false(build->shrunk);
+	g_assert_cmpuint(build->n_nodes, ==, n_nodes);
+	g_assert_cmpuint(build->strings_len, ==, expanded);
+	text = content_at(build, "stages/s/tasks/t/error_msg");
+	g_assert_cmpstr(text, ==, "boom\n");
+	g_free(text);
+	g_assert_cmpint(pfs_build_node_ns(build, pfs_build_walk(build, "status")), ==,
+			status_ns);
+	g_assert_cmpint(pfs_build_expand(build), ==, 0);	/* already there */
+	pfs_build_unref(old);
+	pfs_build_unref(build);
+	g_time_zone_unref(utc);
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
@@ -388,5 +428,7 @@ int main(int argc, char *argv[])
 			test_bytes_past_len_are_not_the_body);
 	g_test_add_func("/model/walk_refuses_missing_paths",
 			test_walk_refuses_missing_paths);
+	g_test_add_func("/model/a_dropped_tree_is_made_again_the_same",
+			test_a_dropped_tree_is_made_again_the_same);
 	return g_test_run();
 }
