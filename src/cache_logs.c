@@ -107,15 +107,15 @@ static int read_pages(struct pfs_cache *cache, const struct pfs_log_ref *ref,
 		      char **next, double deadline, GByteArray *into,
 		      size_t room, bool *more, struct pfs_backend_failure *failure)
 {
-	unsigned pages;
+	unsigned pages, lines = 0;	/* a page size that worked goes on */
 	int res = 0;
 
 	*more = true;
 	for (pages = 0; *more && pages < PAGES_PER_JOB && into->len < room; pages++) {
 		struct pfs_log_page page;
 
-		res = pfs_backend_get_log(cache->backend, ref, *next, "0", deadline,
-					  &page, failure);
+		res = pfs_backend_get_log(cache->backend, ref, *next, "0", &lines,
+					  deadline, &page, failure);
 		if (res < 0)
 			break;
 		g_byte_array_append(into, page.text->data, page.text->len);

@@ -119,14 +119,14 @@ int pfs_backend_get_history(struct pfs_backend *b, enum pfs_api_version api,
 
 int pfs_backend_get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
 			const char *start_offset, const char *end_offset,
-			double deadline, struct pfs_log_page *out,
+			unsigned *lines, double deadline, struct pfs_log_page *out,
 			struct pfs_backend_failure *failure)
 {
 	memset(out, 0, sizeof(*out));
 	if (!pfs_backend_v5.get_log)
 		return not_supported(&pfs_backend_v5, "step logs", failure);
-	return pfs_backend_v5.get_log(b, ref, start_offset, end_offset, deadline,
-				      out, failure);
+	return pfs_backend_v5.get_log(b, ref, start_offset, end_offset, lines,
+				      deadline, out, failure);
 }
 
 void pfs_log_page_clear(struct pfs_log_page *page)

@@ -160,11 +160,14 @@ void pfs_log_page_clear(struct pfs_log_page *page);
  * .../steps/{step}/logs, sort asc): the lines from @start_offset, up to
  * @end_offset ("0": no bound). Offsets are the service's, sent as given:
  * "0" and "0" for the start, then a page's end_offset as the next
- * start_offset. 0 with *@out filled in (clear it); -ENOTSUP for v3. */
+ * start_offset. *@lines (0: PFS_LOG_PAGE_LINES) is the page's size in
+ * lines: a page too large to take (-EMSGSIZE, lines of a megabyte) is
+ * asked again smaller, and *@lines says what worked, for the next page.
+ * 0 with *@out filled in (clear it); -ENOTSUP for v3. */
 #define PFS_LOG_PAGE_LINES 500
 int pfs_backend_get_log(struct pfs_backend *backend, const struct pfs_log_ref *ref,
 			const char *start_offset, const char *end_offset,
-			double deadline, struct pfs_log_page *out,
+			unsigned *lines, double deadline, struct pfs_log_page *out,
 			struct pfs_backend_failure *failure);
 
 /* The credentials' generation (auth.h): it changes when they do. May

@@ -33,7 +33,7 @@ struct pfs_backend_ops {
 			   struct pfs_backend_failure *failure);
 	int (*get_log)(struct pfs_backend *b, const struct pfs_log_ref *ref,
 		       const char *start_offset, const char *end_offset,
-		       double deadline, struct pfs_log_page *out,
+		       unsigned *lines, double deadline, struct pfs_log_page *out,
 		       struct pfs_backend_failure *failure);
 };
 

@@ -273,13 +273,14 @@ static int parse_log(const char *body, size_t len, void *data, char *err,
 
 static int get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
 		   const char *start_offset, const char *end_offset,
-		   double deadline, struct pfs_log_page *out,
+		   unsigned *lines, double deadline, struct pfs_log_page *out,
 		   struct pfs_backend_failure *failure)
 {
 	const char *project = project_of(b, ref->project_id);
 	const char *const ids[] = { ref->pipeline_id, ref->run_id, ref->job_run_id,
 				    ref->step_run_id };
-	unsigned limit = PFS_LOG_PAGE_LINES;
+	unsigned limit = *lines && *lines < PFS_LOG_PAGE_LINES ? *lines
+							       : PFS_LOG_PAGE_LINES;
 	char *path;
 	size_t i;
 	int res;
@@ -310,6 +311,7 @@ static int get_log(struct pfs_backend *b, const struct pfs_log_ref *ref,
 			break;
 		limit = MAX(limit / LOG_LIMIT_DIVISOR, 1u);
 	}
+	*lines = limit;
 	g_free(path);
 	return res;
 }
