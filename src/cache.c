@@ -7,6 +7,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <glib.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -356,7 +357,13 @@ void pfs_cache_cool(struct pfs_cache *cache)
 			continue;
 		}
 		e->hot = false;
-		pfs_build_shrink(e->build);
+		if (pfs_build_shrink(e->build) &&
+		    ++cache->shrunk_since_trim >= TRIM_EVERY) {
+			/* the trees went back to malloc, among the small blocks
+			 * cached builds keep: give their pages to the kernel */
+			cache->shrunk_since_trim = 0;
+			malloc_trim(0);
+		}
 	}
 }
 

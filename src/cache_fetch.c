@@ -344,7 +344,9 @@ static void refresh_latest(struct pfs_cache *cache, struct pipeline_entry *p)
 		struct pipeline_entry *other = pfs_cache_find_pipeline(
 			cache, cache->listed->pdata[i]);
 
-		if (other != p && pfs_cache_latest_due(other, now))
+		/* v5 has no batch call: each would be a whole run detail */
+		if (other != p && pfs_cache_latest_due(other, now) &&
+		    pfs_cache_api_of(cache, other) == PFS_API_V3)
 			g_ptr_array_add(due, g_strdup(other->id));
 	}
 	pfs_cache_start_latest_jobs(cache, due);

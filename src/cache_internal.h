@@ -123,6 +123,7 @@ struct pfs_cache {
 	GQueue lru;			/* entries holding a build, newest first */
 	GQueue hot;			/* of them, those whose tree is expanded,
 					 * most recently used first */
+	unsigned shrunk_since_trim;	/* trees dropped since malloc_trim */
 	bool no_batch;			/* the service refused the batch call */
 	size_t bytes;			/* sum of their sizes */
 	struct pfs_event_log events;	/* every pipeline's, merged */
@@ -180,6 +181,8 @@ void pfs_cache_drop_build(struct pfs_cache *cache, struct build_entry *e);
  * keep only what their tree is made again from (model.h: a compact
  * tree). A warm crawl of this many builds makes no tree twice. */
 #define HOT_BUILDS 32
+/* Trees dropped between two malloc_trim(0) calls: each walks the heap. */
+#define TRIM_EVERY 64
 
 /* @e's copy with its tree there (made again if it was dropped), now the
  * most recently used; NULL when it has none (or, a bug, its tree could

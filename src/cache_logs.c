@@ -253,22 +253,22 @@ static GArray *steps_of(const struct pfs_build *build, uint32_t node)
 	return steps;
 }
 
-/* Called with the lock held: @e's log entry of step @s, made if missing;
- * NULL when the tree does not say which step it is. */
+/* Called with the lock held: @e's log entry of step @s, made if missing
+ * and @make; NULL when it is not there or the tree does not say which
+ * step it is. */
 static struct log_entry *log_of(struct pfs_cache *cache, struct build_entry *e,
 				const struct pfs_build *build,
-				const struct step *s)
+				const struct step *s, bool make)
 {
 	uint64_t hash = build->nodes[s->dir].path_hash;
-	struct log_entry *g;
+	struct log_entry *g = e->logs ? g_hash_table_lookup(e->logs, &hash) : NULL;
 	struct pipeline_entry *p;
 
+	if (g || !make)
+		return g;
 	if (!e->logs)
 		e->logs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
 						free_log);
-	g = g_hash_table_lookup(e->logs, &hash);
-	if (g)
-		return g;
 	g = g_new0(struct log_entry, 1);
 	g->path_hash = hash;
 	g->step_id = field_text(build, s->dir, "id");
@@ -331,9 +331,13 @@ static int read_step(struct pfs_cache *cache, struct pfs_reader *reader,
 		*finished &= s->ended;
 		return 0;	/* nothing to ask for before it runs */
 	}
-	g = log_of(cache, e, build, s);
-	if (!g)
-		return -EIO;
+	/* a listing costs no entry: a crawl of 2000 builds' trees lists
+	 * tens of thousands of steps whose logs no one reads */
+	g = log_of(cache, e, build, s, reader != NULL);
+	if (!g) {
+		*finished = false;
+		return reader ? -EIO : 0;
+	}
 	g->step_ended |= s->ended;
 	if (reader)
 		res = pfs_cache_resolve_log(cache, reader, e, g);
@@ -371,14 +375,14 @@ int pfs_cache_read_log(struct pfs_cache *cache, struct pfs_reader *reader,
 	pthread_mutex_unlock(&cache->board.lock);
 	if (finished)
 		*finished = res == 0 && whole;
-	if (res == 0) {
-		*total = w.total;
+	if (res == 0 && w.out->len > 0) {
 		*len = w.out->len;
-		*data = *len ? (char *)g_byte_array_free(w.out, FALSE) : NULL;
-		w.out = NULL;
-	}
-	if (w.out)
+		*data = (char *)g_byte_array_free(w.out, FALSE);
+	} else {
 		g_byte_array_unref(w.out);
+	}
+	if (res == 0)
+		*total = w.total;
 	g_array_free(steps, TRUE);
 	return pfs_cache_reader_errno(res);
 }

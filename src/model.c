@@ -409,6 +409,8 @@ void pfs_build_unref(struct pfs_build *build)
 	g_free(build->time_slots);
 	g_free(build->node_ns);
 	g_free(build->znode_ns);
+	if (build->source.free_arg)
+		build->source.free_arg(build->source.arg);
 	g_free(build);
 }
 

@@ -69,7 +69,8 @@ struct pfs_build;
 struct pfs_tree_source {
 	int (*parse)(const char *body, size_t len, const void *arg,
 		     struct pfs_build **out, char *err, size_t errsize);
-	const void *arg;
+	void *arg;		/* owned by the build: */
+	void (*free_arg)(void *arg);	/* called when it goes, if set */
 };
 
 struct pfs_build {

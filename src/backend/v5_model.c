@@ -478,9 +478,10 @@ int pfs_v5_model_parse(const char *body, size_t len, GTimeZone *tz,
 	int res = pfs_tree_json_read(body, len, &v5, tz, out, err, errsize);
 
 	/* the tree is the body's and the zone's: made again from them when
-	 * dropped (the zone lives as long as the daemon's options) */
+	 * dropped */
 	if (res == 0)
-		(*out)->source = (struct pfs_tree_source){ .parse = parse_again,
-							   .arg = tz };
+		(*out)->source = (struct pfs_tree_source){
+			.parse = parse_again, .arg = g_time_zone_ref(tz),
+			.free_arg = (void (*)(void *))g_time_zone_unref };
 	return res;
 }

@@ -761,6 +761,28 @@ static void test_only_len_bytes_are_read(void)
 	g_time_zone_unref(tz);
 }
 
+/* A cached v5 build drops its tree and makes it again from its body and
+ * the zone it was read in (model.h: a compact tree). */
+static void test_a_dropped_tree_is_made_again_the_same(void)
+{
+	struct pfs_build *build = parse_ok(
+		"{\"id\":\"5012eaf409136f994140a0c4f9e6d22c\",\"run_number\":3,"
+		"\"status\":\"COMPLETED\",\"start_time\":1764295200000,\"stages\":"
+		"[{\"name\":\"s\",\"jobs\":[{\"name\":\"j\",\"status\":\"FAILED\","
+		"\"message\":\"boom\",\"steps\":[{\"id\":\"a\",\"name\":\"p\"}]}]}]}");
+	GTimeZone *zone = g_time_zone_new_utc();
+	uint32_t n_nodes = build->n_nodes;
+
+	pfs_build_set_times(build, zone, 1);
+	g_assert_true(pfs_build_shrink(build));
+	g_assert_cmpint(pfs_build_expand(build), ==, 0);
+	g_assert_cmpuint(build->n_nodes, ==, n_nodes);
+	assert_content(build, "stages/s/tasks/j/error_msg", "boom\n");
+	assert_content(build, "start_time", "2025-11-28 10:00:00\n");
+	pfs_build_unref(build);
+	g_time_zone_unref(zone);
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
@@ -790,6 +812,8 @@ int main(int argc, char *argv[])
 	g_test_add_func("/v5_model/deep_nesting_is_an_error",
 			test_deep_nesting_is_an_error);
 	g_test_add_func("/v5_model/huge_lists_are_errors", test_huge_lists_are_errors);
+	g_test_add_func("/v5_model/a_dropped_tree_is_made_again_the_same",
+			test_a_dropped_tree_is_made_again_the_same);
 	g_test_add_func("/v5_model/only_len_bytes_are_read",
 			test_only_len_bytes_are_read);
 	return g_test_run();
