@@ -277,6 +277,11 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	/* the listing is taken once: a consistent copy for this reader */
 	fi->fh = (uintptr_t)listing;
+	/* a completed build's directories never change: the kernel may keep
+	 * what it read of them (a warm crawl then never asks, and a cached
+	 * build's tree need not be made again for it) */
+	if (listing->build && listing->build->completed)
+		fi->cache_readdir = fi->keep_cache = 1;
 	track_handle(fs_of(req), listing, HANDLE_LISTING);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		release_handle(fs_of(req), listing);
