@@ -46,6 +46,8 @@ case "$mode" in
     builddir=build-sanitize
     options+=(-Db_sanitize=address,undefined -Db_lundef=false)
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+    # libfuse's own leak of a crossed INTERRUPT (contrib/lsan.supp says why)
+    export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/contrib/lsan.supp:print_suppressions=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     ;;
   --valgrind)
